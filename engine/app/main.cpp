@@ -1,0 +1,245 @@
+// gaetwaed: composition root. Parses the command line, loads the config, builds the Engine and
+// wires signals: SIGHUP reloads, SIGTERM/SIGINT drain and stop (a second one stops at once).
+#include "engine/config/builtin_config.hpp"
+#include "engine/config/config_loader.hpp"
+#include "engine/core/engine.hpp"
+#include "engine/core/runtime_snapshot.hpp"
+#include "engine/demo/demo_backends.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <sys/resource.h>
+
+namespace {
+
+using namespace gaetwae::engine;
+
+constexpr std::string_view kVersion = "0.1.0";
+
+constexpr std::string_view kUsage = R"(Usage: gaetwaed [options] [CONFIG]
+
+Runs the gaetwae API gateway with CONFIG (YAML). Without CONFIG the built-in demo
+configuration (resources/config/demo.yaml) is used.
+
+Options:
+  -c, --config FILE     configuration file (same as the CONFIG argument)
+  -t, --check           validate the configuration, print every error, exit 0 or 1
+      --demo            also start the built-in demo backends for loopback instances
+  -w, --workers N       worker threads (default: the config's `workers`, else one per core)
+  -l, --log-level LVL   trace, debug, info, warn, error or off (default: info)
+  -V, --version         print the version and exit
+  -h, --help            print this help and exit
+
+Signals: SIGHUP reloads CONFIG (an invalid file is refused and the running config stays);
+SIGTERM or SIGINT stop accepting, finish requests in flight up to timeouts.drain, exit 0.
+)";
+
+struct CommandLine {
+    std::optional<std::string> configPath;
+    bool check = false;
+    bool demo = false;
+    unsigned workers = 0;
+    std::string logLevel = "info";
+};
+
+std::optional<CommandLine> parseCommandLine(int argc, char** argv, int& exitCode) {
+    CommandLine cl;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&](std::string_view name) -> std::optional<std::string> {
+            if (i + 1 >= argc) {
+                std::cerr << "gaetwaed: " << name << " needs a value\n";
+                return std::nullopt;
+            }
+            return std::string(argv[++i]);
+        };
+        if (arg == "-h" || arg == "--help") {
+            std::cout << kUsage;
+            exitCode = 0;
+            return std::nullopt;
+        }
+        if (arg == "-V" || arg == "--version") {
+            std::cout << "gaetwaed " << kVersion << "\n";
+            exitCode = 0;
+            return std::nullopt;
+        }
+        if (arg == "-t" || arg == "--check") {
+            cl.check = true;
+        } else if (arg == "--demo") {
+            cl.demo = true;
+        } else if (arg == "-c" || arg == "--config") {
+            const auto v = value(arg);
+            if (!v) {
+                return std::nullopt;
+            }
+            cl.configPath = *v;
+        } else if (arg == "-w" || arg == "--workers") {
+            const auto v = value(arg);
+            if (!v) {
+                return std::nullopt;
+            }
+            try {
+                const int n = std::stoi(*v);
+                if (n < 1 || n > 256) {
+                    throw std::out_of_range("workers");
+                }
+                cl.workers = static_cast<unsigned>(n);
+            } catch (const std::exception&) {
+                std::cerr << "gaetwaed: --workers expects a number between 1 and 256, got '" << *v << "'\n";
+                return std::nullopt;
+            }
+        } else if (arg == "-l" || arg == "--log-level") {
+            const auto v = value(arg);
+            if (!v) {
+                return std::nullopt;
+            }
+            if (spdlog::level::from_str(*v) == spdlog::level::off && *v != "off") {
+                std::cerr << "gaetwaed: unknown log level '" << *v << "'\n";
+                return std::nullopt;
+            }
+            cl.logLevel = *v;
+        } else if (!arg.empty() && arg.front() == '-') {
+            std::cerr << "gaetwaed: unknown option '" << arg << "'\n\n" << kUsage;
+            return std::nullopt;
+        } else if (!cl.configPath) {
+            cl.configPath = std::string(arg);
+        } else {
+            std::cerr << "gaetwaed: more than one configuration file given\n";
+            return std::nullopt;
+        }
+    }
+    return cl;
+}
+
+void setupLogging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("gaetwaed");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+    logger->set_level(spdlog::level::from_str(level));
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+}
+
+config::ConfigLoadResult loadConfig(const CommandLine& cl) {
+    if (cl.configPath) {
+        return config::loadConfigFile(*cl.configPath);
+    }
+    return config::loadConfigText(config::builtinDemoConfig(), std::string(config::kBuiltinDemoConfigName));
+}
+
+void printErrors(const std::vector<config::ConfigError>& errors) {
+    for (const auto& error : errors) {
+        spdlog::error("{}", error.toString());
+    }
+}
+
+// What --check adds to parsing: resolving every instance host, as start-up would.
+std::vector<config::ConfigError> checkRuntime(const config::LoadedConfig& loaded) {
+    core::InstanceRegistry registry;
+    gaetwae::model::Diagnostics diagnostics;
+    core::buildRuntimeSnapshot(loaded.config, 1, registry, nullptr, diagnostics);
+    return config::locateDiagnostics(diagnostics, loaded.locations, loaded.sourceName);
+}
+
+void raiseFileLimit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    int exitCode = 2;
+    const auto cl = parseCommandLine(argc, argv, exitCode);
+    if (!cl) {
+        return exitCode;
+    }
+    setupLogging(cl->logLevel);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    const auto loaded = loadConfig(*cl);
+    const std::string source = cl->configPath ? *cl->configPath : std::string(config::kBuiltinDemoConfigName);
+    if (!loaded.ok()) {
+        printErrors(loaded.errors);
+        spdlog::error("{}: {} error(s); not started", source, loaded.errors.size());
+        return 1;
+    }
+    if (cl->check) {
+        const auto errors = checkRuntime(*loaded.loaded);
+        if (!errors.empty()) {
+            printErrors(errors);
+            spdlog::error("{}: {} error(s)", source, errors.size());
+            return 1;
+        }
+        spdlog::info("{}: configuration is valid", source);
+        return 0;
+    }
+    raiseFileLimit();
+
+    core::Engine engine(core::Engine::Options{cl->workers});
+    demo::DemoBackends demoBackends(engine.control());
+    if (cl->demo) {
+        for (const auto& line : demoBackends.start(loaded.loaded->config)) {
+            spdlog::info("demo backend {}", line);
+        }
+    }
+    if (const auto diagnostics = engine.start(loaded.loaded->config); !diagnostics.empty()) {
+        printErrors(config::locateDiagnostics(diagnostics, loaded.loaded->locations, loaded.loaded->sourceName));
+        spdlog::error("{}: not started", source);
+        return 1;
+    }
+    for (std::size_t i = 0; i < loaded.loaded->config.listeners.size(); ++i) {
+        spdlog::info("listening on {} (port {})", loaded.loaded->config.listeners[i].address, engine.listenerPort(i));
+    }
+
+    std::promise<void> stopRequested;
+    bool stopping = false;
+    asio::signal_set signals(engine.control(), SIGHUP, SIGTERM, SIGINT);
+    std::function<void(const error_code&, int)> onSignal = [&](const error_code& ec, int signal) {
+        if (ec) {
+            return;
+        }
+        if (signal == SIGHUP) {
+            if (!cl->configPath) {
+                spdlog::warn("SIGHUP: running the built-in demo config, nothing to reload");
+            } else {
+                spdlog::info("SIGHUP: reloading {}", *cl->configPath);
+                const auto reloaded = config::loadConfigFile(*cl->configPath);
+                if (!reloaded.ok()) {
+                    printErrors(reloaded.errors);
+                    spdlog::error("reload refused; configuration version {} stays active", engine.configVersion());
+                } else if (const auto diagnostics = engine.apply(reloaded.loaded->config); !diagnostics.empty()) {
+                    printErrors(config::locateDiagnostics(diagnostics, reloaded.loaded->locations,
+                                                          reloaded.loaded->sourceName));
+                    spdlog::error("reload refused; configuration version {} stays active", engine.configVersion());
+                } else if (cl->demo) {
+                    for (const auto& line : demoBackends.start(reloaded.loaded->config)) {
+                        spdlog::info("demo backend {}", line);
+                    }
+                }
+            }
+        } else if (!stopping) {
+            stopping = true;
+            spdlog::info("{}: shutting down gracefully (send again to stop at once)", signal == SIGINT ? "SIGINT" : "SIGTERM");
+            stopRequested.set_value();
+        } else {
+            engine.interruptDrain();
+        }
+        signals.async_wait(onSignal);
+    };
+    signals.async_wait(onSignal);
+
+    stopRequested.get_future().wait();
+    engine.shutdown();
+    engine.stopControl();
+    return 0;
+}

@@ -1,0 +1,305 @@
+#include "engine/core/engine.hpp"
+
+#include "engine/net/worker.hpp"
+#include "shared/model/address.hpp"
+#include "shared/model/config_validation.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <set>
+
+namespace gaetwae::engine::core {
+
+namespace {
+
+std::string listenerKey(const model::HostPort& address) {
+    return model::formatHostPort(address);
+}
+
+} // namespace
+
+Engine::Engine()
+    : Engine(Options{}) {}
+
+Engine::Engine(Options options)
+    : m_options(options) {
+    m_controlGuard.emplace(m_control.get_executor());
+    m_controlThread = std::thread([this] {
+        try {
+            m_control.run();
+        } catch (const std::exception& e) {
+            spdlog::critical("control thread stopped: {}", e.what());
+        }
+    });
+}
+
+Engine::~Engine() {
+    shutdown(std::chrono::milliseconds(0));
+    stopControl();
+}
+
+void Engine::stopControl() {
+    if (m_controlThread.joinable()) {
+        m_controlGuard.reset();
+        m_control.stop();
+        m_controlThread.join();
+    }
+}
+
+model::Diagnostics Engine::start(const model::GatewayConfig& config) {
+    std::lock_guard lock(m_mutex);
+    if (m_running) {
+        model::Diagnostics d;
+        d.error("", "the engine is already running");
+        return d;
+    }
+    unsigned count = m_options.workers != 0 ? m_options.workers : config.workers;
+    if (count == 0) {
+        count = std::max(1u, std::thread::hardware_concurrency());
+    }
+    for (unsigned i = 0; i < count; ++i) {
+        m_workers.push_back(std::make_unique<net::Worker>(i, m_shared));
+    }
+    auto diagnostics = applyLocked(config, true);
+    if (!diagnostics.empty()) {
+        m_workers.clear();
+        return diagnostics;
+    }
+    for (auto& worker : m_workers) {
+        worker->start();
+    }
+    m_running = true;
+    asio::post(m_control, [this] { scheduleLogFlush(); });
+    spdlog::info("gaetwaed serving with {} worker(s), config version {}", m_workers.size(), m_version);
+    return diagnostics;
+}
+
+model::Diagnostics Engine::apply(const model::GatewayConfig& config) {
+    std::lock_guard lock(m_mutex);
+    if (!m_running) {
+        model::Diagnostics d;
+        d.error("", "the engine is not running");
+        return d;
+    }
+    return applyLocked(config, false);
+}
+
+model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool starting) {
+    model::Diagnostics diagnostics;
+    model::validateGatewayConfig(config, diagnostics);
+    if (!diagnostics.empty()) {
+        return diagnostics;
+    }
+
+    // Reuse the access log when its settings did not change, so a reload does not reopen files
+    // needlessly; a reload with changed settings opens the new destination first.
+    std::shared_ptr<http::AccessLog> accessLog;
+    if (m_snapshot && m_snapshot->config.accessLog == config.accessLog && config.accessLog.path == "stdout") {
+        accessLog = m_snapshot->accessLog;
+    } else {
+        std::string error;
+        accessLog = http::AccessLog::open(config.accessLog, error);
+        if (!accessLog) {
+            diagnostics.error("/access_log/path", error);
+            return diagnostics;
+        }
+    }
+
+    auto snapshot = buildRuntimeSnapshot(config, m_version + 1, m_registry, accessLog, diagnostics);
+    if (!snapshot) {
+        return diagnostics;
+    }
+
+    // Listeners: keep the ones that stay, bind the new ones before touching anything live.
+    std::map<std::string, net::BoundListener> added;
+    std::vector<std::string> order;
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const auto address = *model::parseHostPort(config.listeners[i].address);
+        const auto key = listenerKey(address);
+        order.push_back(key);
+        if (m_listeners.count(key) != 0) {
+            continue;
+        }
+        net::BoundListener bound;
+        std::string error;
+        if (!bound.bind(address, m_workers.size(), error)) {
+            diagnostics.error("/listeners/" + std::to_string(i) + "/address", error);
+            continue;
+        }
+        added.emplace(key, std::move(bound));
+    }
+    if (!diagnostics.empty()) {
+        return diagnostics; // `added` closes what it bound
+    }
+    std::vector<std::string> removed;
+    for (const auto& [key, entry] : m_listeners) {
+        if (std::find(order.begin(), order.end(), key) == order.end()) {
+            removed.push_back(key);
+        }
+    }
+
+    if (!starting && config.workers != 0 && m_options.workers == 0 && config.workers != m_workers.size()) {
+        spdlog::warn("workers: {} takes effect after a restart; running with {}", config.workers, m_workers.size());
+    }
+
+    // Commit. Workers not started yet are configured directly (they have no thread).
+    m_shared.maxConnections = config.limits.maxConnections;
+    for (std::size_t w = 0; w < m_workers.size(); ++w) {
+        std::vector<std::pair<std::string, std::pair<int, bool>>> adopt;
+        for (auto& [key, bound] : added) {
+            adopt.push_back({key, {bound.release(w), bound.isV6()}});
+        }
+        auto task = [worker = m_workers[w].get(), snapshot, adopt = std::move(adopt), removed] {
+            worker->applySnapshot(snapshot);
+            for (const auto& key : removed) {
+                worker->removeListener(key);
+            }
+            for (const auto& [key, fd] : adopt) {
+                worker->adoptListener(key, fd.first, fd.second);
+            }
+        };
+        if (starting) {
+            task();
+        } else {
+            m_workers[w]->post(std::move(task));
+        }
+    }
+    if (!starting) {
+        onEveryWorker([](net::Worker&) {}); // barrier: every worker now serves the new snapshot
+    }
+    for (const auto& key : removed) {
+        m_listeners.erase(key);
+    }
+    for (auto& [key, bound] : added) {
+        m_listeners[key] = ListenerEntry{key, bound.port()};
+    }
+    m_listenerOrder = std::move(order);
+    m_registry.retain(config);
+    m_snapshot = std::move(snapshot);
+    m_version = m_snapshot->version;
+    if (!starting) {
+        spdlog::info("configuration version {} applied", m_version);
+    }
+    return diagnostics;
+}
+
+void Engine::onEveryWorker(const std::function<void(net::Worker&)>& fn) {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t remaining = m_workers.size();
+    for (auto& worker : m_workers) {
+        worker->post([&, w = worker.get()] {
+            fn(*w);
+            std::lock_guard lock(mutex);
+            if (--remaining == 0) {
+                done.notify_all();
+            }
+        });
+    }
+    std::unique_lock lock(mutex);
+    done.wait(lock, [&] { return remaining == 0; });
+}
+
+void Engine::shutdown() {
+    std::chrono::milliseconds timeout{0};
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_snapshot) {
+            timeout = m_snapshot->config.timeouts.drain;
+        }
+    }
+    shutdown(timeout);
+}
+
+void Engine::shutdown(std::chrono::milliseconds drainTimeout) {
+    std::lock_guard lock(m_mutex);
+    if (!m_running) {
+        return;
+    }
+    spdlog::info("draining: {} connection(s) open, waiting up to {} ms", m_shared.connections.load(),
+                 drainTimeout.count());
+    m_shared.draining = true;
+    onEveryWorker([](net::Worker& worker) { worker.beginDrain(); });
+    {
+        const auto deadline = std::chrono::steady_clock::now() + drainTimeout;
+        std::unique_lock drainLock(m_shared.drainMutex);
+        m_shared.drainCondition.wait_until(drainLock, deadline, [this] {
+            return m_shared.connections.load() == 0 || m_interrupt.load();
+        });
+    }
+    const auto left = m_shared.connections.load();
+    if (left > 0) {
+        spdlog::warn("drain ended with {} connection(s) still open; closing them", left);
+    }
+    for (auto& worker : m_workers) {
+        worker->join(); // closes everything left and stops the loop
+    }
+    m_workers.clear();
+    m_listeners.clear();
+    if (m_snapshot && m_snapshot->accessLog) {
+        m_snapshot->accessLog->flush();
+    }
+    m_running = false;
+    spdlog::info("stopped");
+}
+
+void Engine::interruptDrain() {
+    m_interrupt = true;
+    std::lock_guard lock(m_shared.drainMutex);
+    m_shared.drainCondition.notify_all();
+}
+
+std::uint64_t Engine::configVersion() const {
+    std::lock_guard lock(m_mutex);
+    return m_version;
+}
+
+model::GatewayConfig Engine::config() const {
+    std::lock_guard lock(m_mutex);
+    return m_snapshot ? m_snapshot->config : model::GatewayConfig{};
+}
+
+std::uint16_t Engine::listenerPort(std::size_t index) const {
+    std::lock_guard lock(m_mutex);
+    if (index >= m_listenerOrder.size()) {
+        return 0;
+    }
+    const auto it = m_listeners.find(m_listenerOrder[index]);
+    return it == m_listeners.end() ? 0 : it->second.port;
+}
+
+std::uint64_t Engine::upstreamConnectionsOpened() {
+    std::lock_guard lock(m_mutex);
+    std::atomic<std::uint64_t> total{0};
+    if (m_running) {
+        onEveryWorker([&](net::Worker& worker) { total += worker.upstreams().connectionsOpened(); });
+    }
+    return total;
+}
+
+void Engine::scheduleLogFlush() {
+    // The access log is buffered; flush it once a second so `tail -f` stays current.
+    if (!m_flushTimer) {
+        m_flushTimer = std::make_unique<asio::steady_timer>(m_control);
+    }
+    m_flushTimer->expires_after(std::chrono::seconds(1));
+    m_flushTimer->async_wait([this](const error_code& ec) {
+        if (ec) {
+            return;
+        }
+        std::shared_ptr<http::AccessLog> log;
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_snapshot) {
+                log = m_snapshot->accessLog;
+            }
+        }
+        if (log) {
+            log->flush();
+        }
+        scheduleLogFlush();
+    });
+}
+
+} // namespace gaetwae::engine::core

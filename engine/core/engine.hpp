@@ -1,0 +1,99 @@
+#pragma once
+
+#include "engine/core/engine_shared.hpp"
+#include "engine/core/runtime_snapshot.hpp"
+#include "engine/net/asio.hpp"
+#include "engine/net/listener.hpp"
+#include "shared/model/config.hpp"
+#include "shared/model/diagnostics.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gaetwae::engine::net {
+class Worker;
+}
+
+namespace gaetwae::engine::core {
+
+// The running gateway: N workers plus one control thread. All public methods are thread-safe.
+//
+// start() binds listeners and starts serving; apply() swaps in a new config without dropping a
+// request or a keep-alive connection (in-flight requests finish on the snapshot they started
+// with) or, when anything in the new config cannot be honoured, changes nothing and says why;
+// shutdown() stops accepting, lets in-flight requests finish up to the drain timeout and stops.
+class Engine {
+public:
+    struct Options {
+        unsigned workers = 0; // overrides the config's `workers` when non-zero
+    };
+
+    explicit Engine(Options options);
+    Engine();
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    model::Diagnostics start(const model::GatewayConfig& config);
+    model::Diagnostics apply(const model::GatewayConfig& config);
+
+    // Graceful stop with the configured drain timeout, or the given one. Idempotent.
+    void shutdown();
+    void shutdown(std::chrono::milliseconds drainTimeout);
+    // Cuts a drain in progress short (a second SIGTERM). Safe from any thread.
+    void interruptDrain();
+
+    bool running() const { return m_running.load(); }
+    std::uint64_t configVersion() const;
+    model::GatewayConfig config() const;
+    std::size_t workerCount() const { return m_workers.size(); }
+    // Bound port of a listener by its position in the config (useful with port 0).
+    std::uint16_t listenerPort(std::size_t index) const;
+    std::int64_t activeConnections() const { return m_shared.connections.load(); }
+    // Upstream connections opened by all workers so far (keep-alive reuse is visible here).
+    std::uint64_t upstreamConnectionsOpened();
+
+    // The control thread's event loop, for control-plane services (signals, demo backends, ...).
+    asio::io_context& control() { return m_control; }
+    // Stops and joins the control thread (after shutdown). Objects bound to control() may be
+    // destroyed from any thread afterwards. Idempotent; the destructor calls it too.
+    void stopControl();
+
+private:
+    struct ListenerEntry {
+        std::string key; // normalized host:port
+        std::uint16_t port = 0;
+    };
+
+    model::Diagnostics applyLocked(const model::GatewayConfig& config, bool starting);
+    // Runs fn on every worker thread and waits until all have run it.
+    void onEveryWorker(const std::function<void(net::Worker&)>& fn);
+    void scheduleLogFlush();
+
+    Options m_options;
+    EngineShared m_shared;
+    mutable std::mutex m_mutex;
+    std::vector<std::unique_ptr<net::Worker>> m_workers;
+    std::map<std::string, ListenerEntry> m_listeners; // by key
+    std::vector<std::string> m_listenerOrder;          // keys in config order
+    InstanceRegistry m_registry;
+    std::shared_ptr<const RuntimeSnapshot> m_snapshot;
+    std::uint64_t m_version = 0;
+    std::atomic<bool> m_running{false};
+    std::atomic<bool> m_interrupt{false};
+
+    asio::io_context m_control;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> m_controlGuard;
+    std::thread m_controlThread;
+    std::unique_ptr<asio::steady_timer> m_flushTimer;
+};
+
+} // namespace gaetwae::engine::core

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace gaetwae::engine::core {
+
+// The few counters every worker touches. Relaxed atomics; the condition variable is only used
+// while draining, so the hot path never locks.
+struct EngineShared {
+    std::atomic<std::int64_t> connections{0};
+    std::atomic<std::int64_t> maxConnections{10'000};
+    std::atomic<bool> draining{false};
+
+    std::mutex drainMutex;
+    std::condition_variable drainCondition;
+
+    void connectionOpened() { connections.fetch_add(1, std::memory_order_relaxed); }
+    void connectionClosed() {
+        if (connections.fetch_sub(1, std::memory_order_acq_rel) == 1 && draining.load(std::memory_order_acquire)) {
+            std::lock_guard lock(drainMutex);
+            drainCondition.notify_all();
+        }
+    }
+};
+
+} // namespace gaetwae::engine::core

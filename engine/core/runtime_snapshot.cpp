@@ -1,0 +1,109 @@
+#include "engine/core/runtime_snapshot.hpp"
+
+#include "shared/model/address.hpp"
+
+#include <netdb.h>
+
+#include <cstring>
+
+namespace gaetwae::engine::core {
+
+namespace {
+
+std::optional<tcp::endpoint> resolveEndpoint(const model::HostPort& address, std::string& error) {
+    error_code ec;
+    const auto literal = asio::ip::make_address(address.host, ec);
+    if (!ec) {
+        return tcp::endpoint(literal, address.port);
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* result = nullptr;
+    const int rc = ::getaddrinfo(address.host.c_str(), nullptr, &hints, &result);
+    if (rc != 0 || result == nullptr) {
+        error = "cannot resolve host '" + address.host + "': " + ::gai_strerror(rc);
+        return std::nullopt;
+    }
+    tcp::endpoint endpoint;
+    std::memcpy(endpoint.data(), result->ai_addr, result->ai_addrlen);
+    ::freeaddrinfo(result);
+    endpoint.port(address.port);
+    return endpoint;
+}
+
+} // namespace
+
+std::shared_ptr<health::InstanceState> InstanceRegistry::obtain(const std::string& pool, const std::string& instance) {
+    std::lock_guard lock(m_mutex);
+    auto& state = m_states[{pool, instance}];
+    if (!state) {
+        state = std::make_shared<health::InstanceState>();
+    }
+    return state;
+}
+
+void InstanceRegistry::retain(const model::GatewayConfig& config) {
+    std::lock_guard lock(m_mutex);
+    for (auto it = m_states.begin(); it != m_states.end();) {
+        const auto* pool = config.findPool(it->first.first);
+        const bool keep = pool != nullptr && std::any_of(pool->instances.begin(), pool->instances.end(),
+                                                         [&](const auto& i) { return i.id == it->first.second; });
+        it = keep ? std::next(it) : m_states.erase(it);
+    }
+}
+
+std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::GatewayConfig& config, std::uint64_t version,
+                                                            InstanceRegistry& registry,
+                                                            std::shared_ptr<http::AccessLog> accessLog,
+                                                            model::Diagnostics& diagnostics) {
+    auto snapshot = std::make_shared<RuntimeSnapshot>();
+    snapshot->version = version;
+    snapshot->config = config;
+    snapshot->headerPolicy = http::HeaderPolicy::fromConfig(config.headers);
+    snapshot->accessLog = std::move(accessLog);
+
+    for (std::size_t p = 0; p < config.pools.size(); ++p) {
+        const auto& poolConfig = config.pools[p];
+        auto pool = std::make_shared<balancing::PoolSnapshot>();
+        pool->name = poolConfig.name;
+        pool->strategy = poolConfig.strategy;
+        RuntimePool runtime;
+        for (std::size_t i = 0; i < poolConfig.instances.size(); ++i) {
+            const auto& instanceConfig = poolConfig.instances[i];
+            const auto pointer = "/pools/" + std::to_string(p) + "/instances/" + std::to_string(i) + "/address";
+            std::string error;
+            const auto hostPort = model::parseHostPort(instanceConfig.address, &error);
+            if (!hostPort) {
+                diagnostics.error(pointer, error);
+                continue;
+            }
+            const auto endpoint = resolveEndpoint(*hostPort, error);
+            if (!endpoint) {
+                diagnostics.error(pointer, error);
+                continue;
+            }
+            pool->instances.push_back(balancing::InstanceSnapshot{
+                instanceConfig.id, instanceConfig.address, instanceConfig.weight,
+                registry.obtain(poolConfig.name, instanceConfig.id)});
+            runtime.endpoints.push_back(*endpoint);
+        }
+        runtime.snapshot = std::move(pool);
+        snapshot->pools.push_back(std::move(runtime));
+    }
+
+    snapshot->routes = routing::RouteTable(config.routes, [&](const std::string& name) {
+        for (std::size_t p = 0; p < config.pools.size(); ++p) {
+            if (config.pools[p].name == name) {
+                return p;
+            }
+        }
+        return std::size_t{0}; // unreachable: validation guarantees the pool exists
+    });
+    if (!diagnostics.empty()) {
+        return nullptr;
+    }
+    return snapshot;
+}
+
+} // namespace gaetwae::engine::core

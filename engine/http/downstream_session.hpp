@@ -1,0 +1,122 @@
+#pragma once
+
+#include "engine/http/byte_buffer.hpp"
+#include "engine/http/header_rules.hpp"
+#include "engine/http/message_parser.hpp"
+#include "engine/http/proxy_error.hpp"
+#include "engine/http/upstream_pool.hpp"
+#include "engine/net/asio.hpp"
+#include "engine/net/session_hook.hpp"
+#include "engine/net/watchdog.hpp"
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace gaetwae::engine::net {
+class Worker;
+struct WorkerRouting;
+} // namespace gaetwae::engine::net
+
+namespace gaetwae::engine::routing {
+struct Route;
+} // namespace gaetwae::engine::routing
+
+namespace gaetwae::engine::http {
+
+// One client connection, served by one coroutine on its worker from accept to close: read a
+// request head, route it, pick an instance, relay the request and the response with bounded
+// buffers, repeat while keep-alive holds. Every wait has a deadline (one watchdog per session);
+// bodies stream through in pieces and are never buffered whole.
+class DownstreamSession : public net::SessionHook {
+public:
+    DownstreamSession(net::Worker& worker, tcp::socket socket);
+    ~DownstreamSession();
+    DownstreamSession(const DownstreamSession&) = delete;
+    DownstreamSession& operator=(const DownstreamSession&) = delete;
+
+    Task<void> run();
+
+    // Between requests, waiting for the next one (safe to close during a drain).
+    bool idle() const { return m_idle; }
+    // Aborts whatever the session is waiting on; it ends shortly after.
+    void close();
+
+private:
+    enum class Phase : std::uint8_t {
+        None,
+        KeepAlive,
+        ClientHeader,
+        ClientBody,
+        ClientSend,
+        UpstreamConnect,
+        UpstreamSend,
+        UpstreamResponse,
+        UpstreamBody,
+        Linger,
+    };
+
+    enum class PumpResult {
+        Done,
+        ReadEof,      // the source closed before the body was complete
+        ReadError,
+        ReadTimeout,
+        WriteError,
+        WriteTimeout,
+        Protocol,     // malformed body framing
+        TooLarge,     // request body beyond the configured limit
+    };
+
+    struct Exchange; // per-request bookkeeping, defined in the .cpp
+
+    // Where a request goes: authority (Host or absolute-form), path and query (without '?').
+    struct Target {
+        std::string_view authority;
+        std::string_view path;
+        std::string_view query;
+    };
+
+    Task<bool> serveOne();
+    Task<bool> handleRequest(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing);
+    Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
+                       const routing::Route& route, const Target& target, Exchange& x);
+    Task<bool> replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing, Exchange& x,
+                          bool close);
+    Task<error_code> connectUpstream(const tcp::endpoint& endpoint, std::chrono::milliseconds timeout);
+    template <class Parser>
+    Task<PumpResult> pump(Parser& parser, ByteBuffer& in, tcp::socket& from, tcp::socket& to, bool chunkOut,
+                          asio::const_buffer prefix, Phase readPhase, std::chrono::milliseconds readTimeout,
+                          Phase writePhase, std::chrono::milliseconds writeTimeout, std::uint64_t limit,
+                          std::uint64_t& moved);
+    Task<void> finish(bool linger);
+
+    void arm(Phase phase, std::chrono::milliseconds timeout);
+    void onTimeout();
+    bool expired(Phase phase) const { return m_expired == phase; }
+    void log(const net::WorkerRouting& routing, const Exchange& x);
+
+    net::Worker& m_worker;
+    tcp::socket m_socket;
+    net::Watchdog m_watchdog;
+    Phase m_phase = Phase::None;
+    Phase m_expired = Phase::None;
+    bool m_idle = true;
+    bool m_closing = false;
+    bool m_unreadInput = false; // closing with request bytes still unread: linger before close
+
+    ByteBuffer m_in;
+    RequestHead m_request;
+    ResponseHead m_response;
+    BodySink m_sink;
+    std::string m_upstreamHead;
+    std::string m_responseHead;
+    std::string m_target;
+    std::string m_host;
+    std::string m_clientIp;
+    std::array<char, 32> m_idBuffer{};
+    UpstreamConnectionPtr m_upstream; // the connection in use, so a timeout can cancel it
+    std::chrono::steady_clock::time_point m_requestStart;
+};
+
+} // namespace gaetwae::engine::http

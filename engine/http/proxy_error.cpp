@@ -1,0 +1,86 @@
+#include "engine/http/proxy_error.hpp"
+
+#include <boost/beast/http/error.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+
+namespace gaetwae::engine::http {
+
+namespace {
+
+// Indexed by ProxyError.
+constexpr std::array<ErrorInfo, 15> kErrors{{
+    {400, "Bad Request", "bad_request", "the request is malformed"},
+    {414, "URI Too Long", "uri_too_long", "the request target exceeds the configured limit"},
+    {431, "Request Header Fields Too Large", "headers_too_large", "the request header exceeds the configured limits"},
+    {413, "Content Too Large", "body_too_large", "the request body exceeds the configured limit"},
+    {408, "Request Timeout", "header_timeout", "the request header did not arrive in time"},
+    {408, "Request Timeout", "body_timeout", "the request body stalled"},
+    {417, "Expectation Failed", "expectation_failed", "only 'Expect: 100-continue' is supported"},
+    {405, "Method Not Allowed", "method_not_allowed", "CONNECT is not supported by this gateway"},
+    {404, "Not Found", "no_route", "no route matches this request"},
+    {503, "Service Unavailable", "no_healthy_instance", "no instance of the pool can take traffic"},
+    {502, "Bad Gateway", "upstream_connect_failed", "the upstream instance refused or could not be reached"},
+    {504, "Gateway Timeout", "upstream_connect_timeout", "connecting to the upstream instance timed out"},
+    {502, "Bad Gateway", "upstream_reset", "the upstream closed the connection before a complete response"},
+    {502, "Bad Gateway", "upstream_protocol_error", "the upstream sent an invalid response"},
+    {504, "Gateway Timeout", "upstream_timeout", "the upstream did not respond in time"},
+}};
+
+} // namespace
+
+const ErrorInfo& describe(ProxyError error) {
+    return kErrors[static_cast<std::size_t>(error)];
+}
+
+ProxyError classifyRequestParseError(ParseFailure failure, const boost::system::error_code& ec) {
+    switch (failure) {
+    case ParseFailure::UriTooLong:
+        return ProxyError::UriTooLong;
+    case ParseFailure::TooManyHeaders:
+        return ProxyError::HeadersTooLarge;
+    case ParseFailure::UnsupportedExpect:
+        return ProxyError::ExpectationFailed;
+    case ParseFailure::MissingHost:
+    case ParseFailure::DuplicateHost:
+    case ParseFailure::BadTransferEncoding:
+        return ProxyError::BadRequest;
+    case ParseFailure::None:
+        break;
+    }
+    if (ec == bhttp::error::header_limit) {
+        return ProxyError::HeadersTooLarge;
+    }
+    return ProxyError::BadRequest;
+}
+
+void writeErrorResponse(ProxyError error, std::string_view requestId, std::string_view detail,
+                        const HeaderPolicy& policy, bool close, std::string& out) {
+    const ErrorInfo& info = describe(error);
+    nlohmann::json body = {{"error", info.code},
+                           {"message", detail.empty() ? info.message : detail},
+                           {"requestId", requestId}};
+    const std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    out.clear();
+    out.append("HTTP/1.1 ");
+    out.append(std::to_string(info.status));
+    out.push_back(' ');
+    out.append(info.reason);
+    out.append("\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ");
+    out.append(std::to_string(text.size()));
+    out.append("\r\n");
+    if (!requestId.empty()) {
+        out.append(policy.requestIdHeader);
+        out.append(": ");
+        out.append(requestId);
+        out.append("\r\n");
+    }
+    if (close) {
+        out.append("Connection: close\r\n");
+    }
+    out.append("\r\n");
+    out.append(text);
+}
+
+} // namespace gaetwae::engine::http

@@ -1,0 +1,73 @@
+#pragma once
+
+#include "engine/http/byte_buffer.hpp"
+#include "engine/net/asio.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace gaetwae::engine::http {
+
+// A keep-alive connection to one backend instance, owned by one worker.
+struct UpstreamConnection {
+    explicit UpstreamConnection(asio::io_context& io)
+        : socket(io)
+        , buffer(kInitialBuffer) {}
+
+    static constexpr std::size_t kInitialBuffer = 16 * 1024;
+
+    tcp::socket socket;
+    ByteBuffer buffer; // response bytes; empty whenever the connection is idle
+    tcp::endpoint endpoint;
+    std::uint64_t requests = 0;
+    std::chrono::steady_clock::time_point idleSince;
+    std::uint64_t idleGeneration = 0; // bumped when taken, so a stale close-watch is ignored
+};
+using UpstreamConnectionPtr = std::shared_ptr<UpstreamConnection>;
+
+struct EndpointHash {
+    std::size_t operator()(const tcp::endpoint& endpoint) const noexcept;
+};
+
+// Per-worker idle connections by backend endpoint, most recently used first (older ones then
+// age out). Idle connections are watched: when a backend closes one, it leaves the pool at once
+// instead of failing the next request. Worker thread only.
+class UpstreamPool {
+public:
+    explicit UpstreamPool(asio::io_context& io);
+    ~UpstreamPool();
+    UpstreamPool(const UpstreamPool&) = delete;
+    UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+    // Limits from the current config; applied to connections parked from now on.
+    void configure(std::uint32_t maxIdlePerEndpoint, std::chrono::milliseconds idleTimeout);
+
+    UpstreamConnectionPtr takeIdle(const tcp::endpoint& endpoint);
+    // Parks a connection whose last response completed cleanly; closes it when over the cap.
+    void release(UpstreamConnectionPtr connection);
+    void closeAll();
+
+    std::size_t idleCount() const;
+    std::uint64_t connectionsOpened() const { return m_opened; }
+    void countOpened() { ++m_opened; }
+
+private:
+    void watch(const UpstreamConnectionPtr& connection);
+    void drop(const UpstreamConnection* connection);
+    void scheduleSweep();
+    void sweep();
+
+    asio::io_context& m_io;
+    std::unordered_map<tcp::endpoint, std::vector<UpstreamConnectionPtr>, EndpointHash> m_idle;
+    std::uint32_t m_maxIdlePerEndpoint = 32;
+    std::chrono::milliseconds m_idleTimeout{30'000};
+    asio::steady_timer m_sweepTimer;
+    bool m_sweepScheduled = false;
+    std::uint64_t m_opened = 0;
+    std::shared_ptr<UpstreamPool*> m_alive;
+};
+
+} // namespace gaetwae::engine::http

@@ -1,0 +1,164 @@
+#include "engine/net/worker.hpp"
+
+#include "engine/balancing/balancer_factory.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include <unistd.h>
+
+namespace gaetwae::engine::net {
+
+namespace {
+
+std::uint64_t randomSeed() {
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
+} // namespace
+
+Worker::Worker(std::size_t index, core::EngineShared& shared)
+    : m_index(index)
+    , m_shared(shared)
+    // Sockets of a worker are only touched from its thread, so the reactor's per-descriptor
+    // locking is pure overhead; the scheduler stays locked because other threads post to it.
+    , m_io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)
+    , m_upstreams(m_io)
+    , m_requestIds(randomSeed() + index) {}
+
+Worker::~Worker() {
+    join();
+}
+
+void Worker::start() {
+    m_guard.emplace(m_io.get_executor());
+    m_thread = std::thread([this] {
+        try {
+            m_io.run();
+        } catch (const std::exception& e) {
+            spdlog::critical("worker {} stopped: {}", m_index, e.what());
+        }
+    });
+}
+
+void Worker::join() {
+    if (m_thread.joinable()) {
+        post([this] {
+            closeAll();
+            m_guard.reset();
+        });
+        m_thread.join();
+    }
+}
+
+void Worker::applySnapshot(std::shared_ptr<const core::RuntimeSnapshot> snapshot) {
+    auto routing = std::make_shared<WorkerRouting>();
+    routing->balancers.reserve(snapshot->pools.size());
+    for (const auto& pool : snapshot->pools) {
+        routing->balancers.push_back(balancing::makeBalancer(*pool.snapshot));
+    }
+    m_upstreams.configure(snapshot->config.upstream.maxIdlePerInstance, snapshot->config.timeouts.upstreamIdle);
+    routing->snapshot = std::move(snapshot);
+    m_routing = std::move(routing);
+}
+
+void Worker::adoptListener(const std::string& key, int fd, bool v6) {
+    auto listener = std::make_shared<Listener>(m_io);
+    error_code ec;
+    listener->acceptor.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+        spdlog::error("worker {}: cannot adopt listener {}: {}", m_index, key, ec.message());
+        ::close(fd);
+        return;
+    }
+    m_listeners[key] = listener;
+    asio::co_spawn(m_io, acceptLoop(listener), asio::detached);
+}
+
+void Worker::removeListener(const std::string& key) {
+    const auto it = m_listeners.find(key);
+    if (it == m_listeners.end()) {
+        return;
+    }
+    error_code ignored;
+    it->second->acceptor.close(ignored);
+    m_listeners.erase(it);
+}
+
+void Worker::beginDrain() {
+    m_draining = true;
+    for (auto& [key, listener] : m_listeners) {
+        error_code ignored;
+        listener->acceptor.close(ignored);
+    }
+    m_listeners.clear();
+    // Idle keep-alive connections go now; busy ones finish their request and close after it.
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        http::DownstreamSession& session = *it++;
+        if (session.idle()) {
+            session.close();
+        }
+    }
+}
+
+void Worker::closeAll() {
+    for (auto& [key, listener] : m_listeners) {
+        error_code ignored;
+        listener->acceptor.close(ignored);
+    }
+    m_listeners.clear();
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        http::DownstreamSession& session = *it++;
+        session.close();
+    }
+    m_upstreams.closeAll();
+}
+
+void Worker::registerSession(http::DownstreamSession& session) {
+    m_sessions.push_back(session);
+}
+
+Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
+    asio::steady_timer backoff(m_io);
+    for (;;) {
+        // At the connection limit new clients wait in the kernel backlog instead of being
+        // accepted and dropped.
+        while (m_shared.connections.load(std::memory_order_relaxed) >=
+                   m_shared.maxConnections.load(std::memory_order_relaxed) &&
+               listener->acceptor.is_open()) {
+            error_code ignored;
+            backoff.expires_after(std::chrono::milliseconds(10));
+            co_await backoff.async_wait(noThrow(ignored));
+        }
+        if (!listener->acceptor.is_open()) {
+            co_return;
+        }
+        error_code ec;
+        tcp::socket socket(m_io);
+        co_await listener->acceptor.async_accept(socket, noThrow(ec));
+        if (ec == asio::error::operation_aborted || !listener->acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            // Out of descriptors or memory: back off instead of spinning on the same error.
+            spdlog::warn("worker {}: accept failed: {}", m_index, ec.message());
+            error_code ignored;
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(noThrow(ignored));
+            continue;
+        }
+        if (m_draining || !m_routing) {
+            continue; // socket closes as it goes out of scope
+        }
+        asio::co_spawn(m_io, runSession(std::move(socket)), asio::detached);
+    }
+}
+
+Task<void> Worker::runSession(tcp::socket socket) {
+    http::DownstreamSession session(*this, std::move(socket));
+    co_await session.run();
+}
+
+} // namespace gaetwae::engine::net

@@ -1,0 +1,88 @@
+#pragma once
+
+#include "engine/balancing/balancer.hpp"
+#include "engine/core/engine_shared.hpp"
+#include "engine/core/runtime_snapshot.hpp"
+#include "engine/http/downstream_session.hpp"
+#include "engine/http/request_id.hpp"
+#include "engine/http/upstream_pool.hpp"
+#include "engine/net/asio.hpp"
+#include "engine/net/session_hook.hpp"
+
+#include <boost/intrusive/list.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gaetwae::engine::net {
+
+// A snapshot plus this worker's balancers for it (balancers may keep a cursor, so they are
+// per worker and rebuilt with each snapshot).
+struct WorkerRouting {
+    std::shared_ptr<const core::RuntimeSnapshot> snapshot;
+    std::vector<std::unique_ptr<balancing::Balancer>> balancers; // by pool index
+};
+
+// One event loop on one thread with its own acceptors, sessions and upstream connections:
+// shared nothing with other workers but EngineShared and instance state atomics. Other threads
+// talk to it only through post().
+class Worker {
+public:
+    Worker(std::size_t index, core::EngineShared& shared);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    void start();
+    void join();
+    std::size_t index() const { return m_index; }
+
+    template <class Fn>
+    void post(Fn&& fn) {
+        asio::post(m_io, std::forward<Fn>(fn));
+    }
+
+    // ---- worker thread only ----
+    void applySnapshot(std::shared_ptr<const core::RuntimeSnapshot> snapshot);
+    void adoptListener(const std::string& key, int fd, bool v6);
+    void removeListener(const std::string& key);
+    void beginDrain();
+    void closeAll();
+
+    asio::io_context& io() { return m_io; }
+    const std::shared_ptr<WorkerRouting>& routing() const { return m_routing; }
+    http::UpstreamPool& upstreams() { return m_upstreams; }
+    http::RequestIdGenerator& requestIds() { return m_requestIds; }
+    core::EngineShared& shared() { return m_shared; }
+    bool draining() const { return m_draining; }
+    void registerSession(http::DownstreamSession& session);
+
+private:
+    struct Listener {
+        explicit Listener(asio::io_context& io)
+            : acceptor(io) {}
+        tcp::acceptor acceptor;
+    };
+
+    Task<void> acceptLoop(std::shared_ptr<Listener> listener);
+    Task<void> runSession(tcp::socket socket);
+
+    std::size_t m_index;
+    core::EngineShared& m_shared;
+    asio::io_context m_io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> m_guard;
+    std::thread m_thread;
+    std::map<std::string, std::shared_ptr<Listener>> m_listeners;
+    std::shared_ptr<WorkerRouting> m_routing;
+    http::UpstreamPool m_upstreams;
+    http::RequestIdGenerator m_requestIds;
+    bool m_draining = false;
+    boost::intrusive::list<http::DownstreamSession, boost::intrusive::base_hook<SessionHook>,
+                           boost::intrusive::constant_time_size<false>>
+        m_sessions;
+};
+
+} // namespace gaetwae::engine::net

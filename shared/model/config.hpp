@@ -1,0 +1,150 @@
+#pragma once
+
+#include "shared/model/units.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// The gateway configuration as both the engine and the console see it. A plain value type: the
+// YAML file, the admin API and the console's dialogs all decode into and encode from it through
+// config_codec.hpp, and config_validation.hpp holds the rules, so the console can check an edit
+// with exactly the engine's logic before sending it.
+namespace gaetwae::model {
+
+using namespace std::chrono_literals;
+
+enum class Strategy {
+    RoundRobin,
+};
+inline constexpr std::array<std::pair<std::string_view, Strategy>, 1> kStrategyNames{{
+    {"round_robin", Strategy::RoundRobin},
+}};
+std::string_view toString(Strategy strategy);
+
+enum class AccessLogFormat { Text, Json };
+inline constexpr std::array<std::pair<std::string_view, AccessLogFormat>, 2> kAccessLogFormatNames{{
+    {"text", AccessLogFormat::Text},
+    {"json", AccessLogFormat::Json},
+}};
+std::string_view toString(AccessLogFormat format);
+
+// One backend server of a pool.
+struct InstanceConfig {
+    std::string id;      // unique within its pool; appears in logs, metrics and the console
+    std::string address; // host:port
+    std::uint32_t weight = 1;
+    nlohmann::json extra = nlohmann::json::object(); // fields this version does not know (admin round trips)
+
+    bool operator==(const InstanceConfig&) const = default;
+};
+
+struct PoolConfig {
+    std::string name;
+    Strategy strategy = Strategy::RoundRobin;
+    std::vector<InstanceConfig> instances;
+    nlohmann::json extra = nlohmann::json::object();
+
+    bool operator==(const PoolConfig&) const = default;
+};
+
+struct RouteMatch {
+    std::vector<std::string> hosts; // empty: any host; compared case-insensitively without the port
+    std::string pathPrefix = "/";   // plain string prefix, like nginx and Envoy
+    std::vector<std::string> methods; // empty: any method
+
+    bool operator==(const RouteMatch&) const = default;
+};
+
+struct RouteConfig {
+    std::string name;
+    RouteMatch match;
+    std::string pool;
+    bool stripPrefix = false;  // "/api/users" on prefix "/api" goes upstream as "/users"
+    std::string rewritePrefix; // when set, replaces the matched prefix ("/api" -> "/v2")
+    nlohmann::json extra = nlohmann::json::object();
+
+    bool operator==(const RouteConfig&) const = default;
+};
+
+struct ListenerConfig {
+    std::string name;
+    std::string address; // host:port to bind
+
+    bool operator==(const ListenerConfig&) const = default;
+};
+
+struct LimitsConfig {
+    std::uint32_t maxConnections = 10'000;     // across all workers
+    std::uint64_t maxHeaderBytes = 32 * 1024;  // request line + header fields; 431 beyond
+    std::uint32_t maxHeaderCount = 100;        // 431 beyond
+    std::uint32_t maxUriBytes = 8 * 1024;      // 414 beyond
+    std::uint64_t maxBodyBytes = 10 * 1024 * 1024; // 413 beyond; 0 means unlimited
+    std::uint64_t maxResponseHeaderBytes = 64 * 1024; // 502 beyond
+
+    bool operator==(const LimitsConfig&) const = default;
+};
+
+struct TimeoutsConfig {
+    Duration clientHeader = 10s;    // from the first byte of a request to the end of its header (408)
+    Duration clientBody = 30s;      // longest silence while reading a request body (408)
+    Duration clientKeepalive = 60s; // idle keep-alive connection closed after
+    Duration clientSend = 60s;      // longest stall writing to a client before it is dropped
+    Duration upstreamConnect = 5s;  // (504)
+    Duration upstreamResponse = 60s; // longest silence waiting for or reading a response (504)
+    Duration upstreamIdle = 30s;    // pooled idle upstream connection closed after
+    Duration drain = 30s;           // graceful shutdown waits this long for in-flight requests
+
+    bool operator==(const TimeoutsConfig&) const = default;
+};
+
+struct HeadersConfig {
+    std::string via = "gaetwae";              // pseudonym in the Via header; empty disables it
+    std::string requestIdHeader = "X-Request-ID";
+    bool trustRequestId = true;   // pass a well-formed incoming request id through
+    bool echoRequestId = true;    // return the request id on responses
+    bool trustForwarded = false;  // keep incoming X-Forwarded-Proto/Host (behind a trusted proxy)
+    bool hideServer = false;      // drop the backend's Server header
+    bool hidePoweredBy = false;   // drop X-Powered-By
+
+    bool operator==(const HeadersConfig&) const = default;
+};
+
+struct UpstreamConfig {
+    std::uint32_t maxIdlePerInstance = 32; // idle keep-alive connections kept per instance and worker
+
+    bool operator==(const UpstreamConfig&) const = default;
+};
+
+struct AccessLogConfig {
+    bool enabled = true;
+    AccessLogFormat format = AccessLogFormat::Text;
+    std::string path = "stdout"; // "stdout", "stderr" or a file
+    bool includeQuery = false;   // query strings often carry secrets; off by default
+
+    bool operator==(const AccessLogConfig&) const = default;
+};
+
+struct GatewayConfig {
+    std::uint32_t workers = 0; // 0: one per CPU core
+    std::vector<ListenerConfig> listeners;
+    LimitsConfig limits;
+    TimeoutsConfig timeouts;
+    HeadersConfig headers;
+    UpstreamConfig upstream;
+    AccessLogConfig accessLog;
+    std::vector<RouteConfig> routes;
+    std::vector<PoolConfig> pools;
+
+    bool operator==(const GatewayConfig&) const = default;
+
+    const PoolConfig* findPool(std::string_view name) const;
+    PoolConfig* findPool(std::string_view name);
+};
+
+} // namespace gaetwae::model

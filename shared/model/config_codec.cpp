@@ -1,0 +1,304 @@
+#include "shared/model/config_codec.hpp"
+
+#include "shared/model/config_validation.hpp"
+
+namespace gaetwae::model {
+
+namespace {
+
+constexpr Duration kMaxTimeout = 24h;
+
+void decodeLimits(ObjectReader& parent, LimitsConfig& limits) {
+    const nlohmann::json* value = parent.member("limits");
+    if (value == nullptr) {
+        return;
+    }
+    ObjectReader r(*value, parent.pointerOf("limits"), parent.diagnostics());
+    r.readUnsigned<std::uint32_t>("max_connections", limits.maxConnections, 1, 1'000'000);
+    r.readSize("max_header_bytes", limits.maxHeaderBytes, 1024, 1024 * 1024);
+    r.readUnsigned<std::uint32_t>("max_header_count", limits.maxHeaderCount, 1, 10'000);
+    r.readUnsigned<std::uint32_t>("max_uri_bytes", limits.maxUriBytes, 64, 1024 * 1024);
+    r.readSize("max_body_bytes", limits.maxBodyBytes, 0, std::uint64_t{1} << 50);
+    r.readSize("max_response_header_bytes", limits.maxResponseHeaderBytes, 1024, 1024 * 1024);
+    r.finish();
+}
+
+void decodeTimeouts(ObjectReader& parent, TimeoutsConfig& t) {
+    const nlohmann::json* value = parent.member("timeouts");
+    if (value == nullptr) {
+        return;
+    }
+    ObjectReader r(*value, parent.pointerOf("timeouts"), parent.diagnostics());
+    r.readDuration("client_header", t.clientHeader, 1ms, kMaxTimeout);
+    r.readDuration("client_body", t.clientBody, 1ms, kMaxTimeout);
+    r.readDuration("client_keepalive", t.clientKeepalive, 1ms, kMaxTimeout);
+    r.readDuration("client_send", t.clientSend, 1ms, kMaxTimeout);
+    r.readDuration("upstream_connect", t.upstreamConnect, 1ms, kMaxTimeout);
+    r.readDuration("upstream_response", t.upstreamResponse, 1ms, kMaxTimeout);
+    r.readDuration("upstream_idle", t.upstreamIdle, 1ms, kMaxTimeout);
+    r.readDuration("drain", t.drain, 0ms, kMaxTimeout);
+    r.finish();
+}
+
+void decodeHeaders(ObjectReader& parent, HeadersConfig& h) {
+    const nlohmann::json* value = parent.member("headers");
+    if (value == nullptr) {
+        return;
+    }
+    ObjectReader r(*value, parent.pointerOf("headers"), parent.diagnostics());
+    r.readString("via", h.via);
+    r.readString("request_id_header", h.requestIdHeader);
+    r.readBool("trust_request_id", h.trustRequestId);
+    r.readBool("echo_request_id", h.echoRequestId);
+    r.readBool("trust_forwarded", h.trustForwarded);
+    r.readBool("hide_server", h.hideServer);
+    r.readBool("hide_powered_by", h.hidePoweredBy);
+    r.finish();
+}
+
+void decodeUpstream(ObjectReader& parent, UpstreamConfig& u) {
+    const nlohmann::json* value = parent.member("upstream");
+    if (value == nullptr) {
+        return;
+    }
+    ObjectReader r(*value, parent.pointerOf("upstream"), parent.diagnostics());
+    r.readUnsigned<std::uint32_t>("max_idle_per_instance", u.maxIdlePerInstance, 0, 100'000);
+    r.finish();
+}
+
+void decodeAccessLog(ObjectReader& parent, AccessLogConfig& a) {
+    const nlohmann::json* value = parent.member("access_log");
+    if (value == nullptr) {
+        return;
+    }
+    ObjectReader r(*value, parent.pointerOf("access_log"), parent.diagnostics());
+    r.readBool("enabled", a.enabled);
+    r.readEnum<AccessLogFormat>("format", a.format, kAccessLogFormatNames);
+    r.readString("path", a.path);
+    r.readBool("include_query", a.includeQuery);
+    r.finish();
+}
+
+ListenerConfig decodeListener(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics) {
+    ListenerConfig listener;
+    ObjectReader r(value, pointer, diagnostics);
+    r.readString("name", listener.name);
+    r.readString("address", listener.address, true);
+    r.finish();
+    if (listener.name.empty()) {
+        listener.name = listener.address;
+    }
+    return listener;
+}
+
+nlohmann::json withExtra(nlohmann::json object, const nlohmann::json& extra) {
+    if (extra.is_object()) {
+        for (const auto& [key, value] : extra.items()) {
+            if (!object.contains(key)) {
+                object[key] = value;
+            }
+        }
+    }
+    return object;
+}
+
+} // namespace
+
+InstanceConfig decodeInstance(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
+                              UnknownKeys unknownKeys) {
+    InstanceConfig instance;
+    ObjectReader r(value, pointer, diagnostics, unknownKeys);
+    r.readString("id", instance.id, true);
+    r.readString("address", instance.address, true);
+    r.readUnsigned<std::uint32_t>("weight", instance.weight, 0, kMaxWeight);
+    instance.extra = r.finish();
+    return instance;
+}
+
+PoolConfig decodePool(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
+                      UnknownKeys unknownKeys) {
+    PoolConfig pool;
+    ObjectReader r(value, pointer, diagnostics, unknownKeys);
+    r.readString("name", pool.name, true);
+    r.readEnum<Strategy>("strategy", pool.strategy, kStrategyNames);
+    r.readList("instances", pool.instances, [&](const nlohmann::json& item, const std::string& itemPointer) {
+        return decodeInstance(item, itemPointer, diagnostics, unknownKeys);
+    });
+    pool.extra = r.finish();
+    return pool;
+}
+
+RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
+                        UnknownKeys unknownKeys) {
+    RouteConfig route;
+    ObjectReader r(value, pointer, diagnostics, unknownKeys);
+    r.readString("name", route.name, true);
+    if (const nlohmann::json* match = r.member("match")) {
+        ObjectReader m(*match, r.pointerOf("match"), diagnostics, unknownKeys);
+        m.readStringList("hosts", route.match.hosts);
+        m.readString("path_prefix", route.match.pathPrefix);
+        m.readStringList("methods", route.match.methods);
+        m.finish();
+    }
+    r.readString("pool", route.pool, true);
+    r.readBool("strip_prefix", route.stripPrefix);
+    r.readString("rewrite_prefix", route.rewritePrefix);
+    route.extra = r.finish();
+    return route;
+}
+
+GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& diagnostics, UnknownKeys unknownKeys) {
+    GatewayConfig config;
+    ObjectReader r(document, "", diagnostics, unknownKeys);
+    if (!r.valid()) {
+        return config;
+    }
+    if (const nlohmann::json* workers = r.member("workers")) {
+        if (workers->is_string() && workers->get<std::string>() == "auto") {
+            config.workers = 0;
+        } else if (workers->is_number_integer() && workers->get<std::int64_t>() >= 1 &&
+                   workers->get<std::int64_t>() <= kMaxWorkers) {
+            config.workers = workers->get<std::uint32_t>();
+        } else {
+            diagnostics.error(r.pointerOf("workers"),
+                              "expected 'auto' or a number of worker threads between 1 and " +
+                                  std::to_string(kMaxWorkers));
+        }
+    }
+    r.readList("listeners", config.listeners, [&](const nlohmann::json& item, const std::string& pointer) {
+        return decodeListener(item, pointer, diagnostics);
+    });
+    decodeLimits(r, config.limits);
+    decodeTimeouts(r, config.timeouts);
+    decodeHeaders(r, config.headers);
+    decodeUpstream(r, config.upstream);
+    decodeAccessLog(r, config.accessLog);
+    r.readList("routes", config.routes, [&](const nlohmann::json& item, const std::string& pointer) {
+        return decodeRoute(item, pointer, diagnostics, unknownKeys);
+    });
+    r.readList("pools", config.pools, [&](const nlohmann::json& item, const std::string& pointer) {
+        return decodePool(item, pointer, diagnostics, unknownKeys);
+    });
+    r.finish();
+    if (diagnostics.empty()) {
+        // Cross-field rules only make sense once every field decoded; otherwise they would
+        // repeat problems already reported (a missing pool name is not also a dangling reference).
+        validateGatewayConfig(config, diagnostics);
+    }
+    return config;
+}
+
+nlohmann::json encodeInstance(const InstanceConfig& instance) {
+    return withExtra({{"id", instance.id}, {"address", instance.address}, {"weight", instance.weight}}, instance.extra);
+}
+
+nlohmann::json encodePool(const PoolConfig& pool) {
+    nlohmann::json instances = nlohmann::json::array();
+    for (const auto& instance : pool.instances) {
+        instances.push_back(encodeInstance(instance));
+    }
+    return withExtra({{"name", pool.name}, {"strategy", toString(pool.strategy)}, {"instances", instances}},
+                     pool.extra);
+}
+
+nlohmann::json encodeRoute(const RouteConfig& route) {
+    nlohmann::json match = {{"path_prefix", route.match.pathPrefix}};
+    if (!route.match.hosts.empty()) {
+        match["hosts"] = route.match.hosts;
+    }
+    if (!route.match.methods.empty()) {
+        match["methods"] = route.match.methods;
+    }
+    nlohmann::json out = {{"name", route.name}, {"match", match}, {"pool", route.pool}};
+    if (route.stripPrefix) {
+        out["strip_prefix"] = true;
+    }
+    if (!route.rewritePrefix.empty()) {
+        out["rewrite_prefix"] = route.rewritePrefix;
+    }
+    return withExtra(std::move(out), route.extra);
+}
+
+nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
+    nlohmann::json out = nlohmann::json::object();
+    out["workers"] = config.workers == 0 ? nlohmann::json("auto") : nlohmann::json(config.workers);
+    nlohmann::json listeners = nlohmann::json::array();
+    for (const auto& listener : config.listeners) {
+        listeners.push_back({{"name", listener.name}, {"address", listener.address}});
+    }
+    out["listeners"] = listeners;
+    const auto& l = config.limits;
+    out["limits"] = {{"max_connections", l.maxConnections},
+                     {"max_header_bytes", formatSize(l.maxHeaderBytes)},
+                     {"max_header_count", l.maxHeaderCount},
+                     {"max_uri_bytes", l.maxUriBytes},
+                     {"max_body_bytes", formatSize(l.maxBodyBytes)},
+                     {"max_response_header_bytes", formatSize(l.maxResponseHeaderBytes)}};
+    const auto& t = config.timeouts;
+    out["timeouts"] = {{"client_header", formatDuration(t.clientHeader)},
+                       {"client_body", formatDuration(t.clientBody)},
+                       {"client_keepalive", formatDuration(t.clientKeepalive)},
+                       {"client_send", formatDuration(t.clientSend)},
+                       {"upstream_connect", formatDuration(t.upstreamConnect)},
+                       {"upstream_response", formatDuration(t.upstreamResponse)},
+                       {"upstream_idle", formatDuration(t.upstreamIdle)},
+                       {"drain", formatDuration(t.drain)}};
+    const auto& h = config.headers;
+    out["headers"] = {{"via", h.via},
+                      {"request_id_header", h.requestIdHeader},
+                      {"trust_request_id", h.trustRequestId},
+                      {"echo_request_id", h.echoRequestId},
+                      {"trust_forwarded", h.trustForwarded},
+                      {"hide_server", h.hideServer},
+                      {"hide_powered_by", h.hidePoweredBy}};
+    out["upstream"] = {{"max_idle_per_instance", config.upstream.maxIdlePerInstance}};
+    const auto& a = config.accessLog;
+    out["access_log"] = {{"enabled", a.enabled},
+                         {"format", toString(a.format)},
+                         {"path", a.path},
+                         {"include_query", a.includeQuery}};
+    nlohmann::json routes = nlohmann::json::array();
+    for (const auto& route : config.routes) {
+        routes.push_back(encodeRoute(route));
+    }
+    out["routes"] = routes;
+    nlohmann::json pools = nlohmann::json::array();
+    for (const auto& pool : config.pools) {
+        pools.push_back(encodePool(pool));
+    }
+    out["pools"] = pools;
+    return out;
+}
+
+std::string_view toString(Strategy strategy) {
+    for (const auto& [name, value] : kStrategyNames) {
+        if (value == strategy) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+std::string_view toString(AccessLogFormat format) {
+    for (const auto& [name, value] : kAccessLogFormatNames) {
+        if (value == format) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+const PoolConfig* GatewayConfig::findPool(std::string_view name) const {
+    for (const auto& pool : pools) {
+        if (pool.name == name) {
+            return &pool;
+        }
+    }
+    return nullptr;
+}
+
+PoolConfig* GatewayConfig::findPool(std::string_view name) {
+    return const_cast<PoolConfig*>(std::as_const(*this).findPool(name));
+}
+
+} // namespace gaetwae::model

@@ -1,0 +1,174 @@
+#include "shared/model/config_validation.hpp"
+
+#include "shared/model/address.hpp"
+
+#include <set>
+#include <string>
+
+namespace gaetwae::model {
+
+namespace {
+
+bool isTokenChar(char c) {
+    // RFC 9110 tchar
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool isValidHostPattern(std::string_view host) {
+    if (host.empty() || host.size() > 253) {
+        return false;
+    }
+    for (const char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '.' || c == '_';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void validateListeners(const GatewayConfig& config, Diagnostics& d) {
+    if (config.listeners.empty()) {
+        d.error("", "at least one listener is required, e.g. listeners: [{address: \"127.0.0.1:8080\"}]");
+    }
+    std::set<std::string> names;
+    std::set<std::pair<std::string, std::uint16_t>> addresses;
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const auto& listener = config.listeners[i];
+        const auto pointer = childPointer("/listeners", i);
+        std::string error;
+        const auto parsed = parseHostPort(listener.address, &error);
+        if (!parsed) {
+            d.error(pointer + "/address", error);
+        } else if (!addresses.insert({parsed->host, parsed->port}).second) {
+            d.error(pointer + "/address", "address " + listener.address + " is used by another listener");
+        }
+        if (!names.insert(listener.name).second) {
+            d.error(pointer + "/name", "duplicate listener name '" + listener.name + "'");
+        }
+    }
+}
+
+void validatePools(const GatewayConfig& config, Diagnostics& d) {
+    std::set<std::string> poolNames;
+    for (std::size_t p = 0; p < config.pools.size(); ++p) {
+        const auto& pool = config.pools[p];
+        const auto pointer = childPointer("/pools", p);
+        if (!isValidName(pool.name)) {
+            d.error(pointer + "/name", "pool name '" + pool.name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        } else if (!poolNames.insert(pool.name).second) {
+            d.error(pointer + "/name", "duplicate pool name '" + pool.name + "'");
+        }
+        std::set<std::string> ids;
+        for (std::size_t i = 0; i < pool.instances.size(); ++i) {
+            const auto& instance = pool.instances[i];
+            const auto instancePointer = childPointer(pointer + "/instances", i);
+            if (!isValidName(instance.id)) {
+                d.error(instancePointer + "/id",
+                        "instance id '" + instance.id + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+            } else if (!ids.insert(instance.id).second) {
+                d.error(instancePointer + "/id",
+                        "duplicate instance id '" + instance.id + "' in pool '" + pool.name + "'");
+            }
+            std::string error;
+            const auto address = parseHostPort(instance.address, &error);
+            if (!address) {
+                d.error(instancePointer + "/address", error);
+            } else if (address->port == 0) {
+                d.error(instancePointer + "/address", "instance port must not be 0");
+            }
+            if (instance.weight > kMaxWeight) {
+                d.error(instancePointer + "/weight", "must be between 0 and " + std::to_string(kMaxWeight));
+            }
+        }
+    }
+}
+
+void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
+    std::set<std::string> names;
+    for (std::size_t r = 0; r < config.routes.size(); ++r) {
+        const auto& route = config.routes[r];
+        const auto pointer = childPointer("/routes", r);
+        if (!isValidName(route.name)) {
+            d.error(pointer + "/name", "route name '" + route.name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        } else if (!names.insert(route.name).second) {
+            d.error(pointer + "/name", "duplicate route name '" + route.name + "'");
+        }
+        if (route.match.pathPrefix.empty() || route.match.pathPrefix.front() != '/') {
+            d.error(pointer + "/match/path_prefix", "path prefix must start with '/'");
+        }
+        for (std::size_t h = 0; h < route.match.hosts.size(); ++h) {
+            if (!isValidHostPattern(route.match.hosts[h])) {
+                d.error(childPointer(pointer + "/match/hosts", h),
+                        "'" + route.match.hosts[h] + "' is not a host name (no port, scheme or path)");
+            }
+        }
+        for (std::size_t m = 0; m < route.match.methods.size(); ++m) {
+            const auto& method = route.match.methods[m];
+            bool ok = !method.empty();
+            for (const char c : method) {
+                ok = ok && isTokenChar(c) && !(c >= 'a' && c <= 'z');
+            }
+            if (!ok) {
+                d.error(childPointer(pointer + "/match/methods", m),
+                        "'" + method + "' is not an HTTP method (methods are upper case, e.g. GET)");
+            }
+        }
+        if (config.findPool(route.pool) == nullptr) {
+            d.error(pointer + "/pool", "route refers to unknown pool '" + route.pool + "'");
+        }
+        if (!route.rewritePrefix.empty() && route.rewritePrefix.front() != '/') {
+            d.error(pointer + "/rewrite_prefix", "rewrite prefix must start with '/'");
+        }
+        if (route.stripPrefix && !route.rewritePrefix.empty()) {
+            d.error(pointer + "/rewrite_prefix", "use either strip_prefix or rewrite_prefix, not both");
+        }
+    }
+}
+
+void validateHeaders(const GatewayConfig& config, Diagnostics& d) {
+    const auto& name = config.headers.requestIdHeader;
+    bool ok = !name.empty();
+    for (const char c : name) {
+        ok = ok && isTokenChar(c);
+    }
+    if (!ok) {
+        d.error("/headers/request_id_header", "'" + name + "' is not a valid header name");
+    }
+    for (const char c : config.headers.via) {
+        if (c < 0x21 || c > 0x7e) {
+            d.error("/headers/via", "via pseudonym must be a single token without spaces");
+            break;
+        }
+    }
+}
+
+} // namespace
+
+bool isValidName(std::string_view name) {
+    if (name.empty() || name.size() > 64) {
+        return false;
+    }
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '_' || c == '.';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics) {
+    validateListeners(config, diagnostics);
+    validatePools(config, diagnostics);
+    validateRoutes(config, diagnostics);
+    validateHeaders(config, diagnostics);
+    if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {
+        diagnostics.error("/limits/max_uri_bytes", "must not exceed max_header_bytes");
+    }
+}
+
+} // namespace gaetwae::model

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Proxy throughput and latency: gaetwaed vs HAProxy vs nginx, measured in the same run.
+#
+# One nginx backend ("return 200") on three ports. Each proxy runs one worker pinned to CPU 0;
+# the backend and wrk share CPU 1, identically for every proxy. Prints rps and p50/p99 per proxy
+# and the gaetwaed/HAProxy and gaetwaed/nginx ratios.
+#
+# Usage: tests/bench/proxy_bench.sh [build-dir]     (env: DURATION=10s CONNECTIONS=50 ROUNDS=1)
+# Needs: wrk, haproxy, nginx, taskset (installer/deps.sh installs them). Loopback only.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+GAETWAED="$BUILD/engine/gaetwaed"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-50}"
+ROUNDS="${ROUNDS:-1}"
+BACKEND_PORTS=(18081 18082 18083)
+HAPROXY_PORT=18090
+NGINX_PORT=18091
+GAETWAED_PORT=18092
+
+for tool in wrk haproxy nginx taskset; do
+    command -v "$tool" >/dev/null || { echo "missing $tool: run installer/deps.sh" >&2; exit 1; }
+done
+[ -x "$GAETWAED" ] || { echo "no gaetwaed at $GAETWAED: build first" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/gaetwae-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    echo "port $1 did not open" >&2
+    return 1
+}
+
+# ---- backend
+{
+    echo "worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/backend.err;"
+    echo "events { worker_connections 4096; }"
+    echo "http { access_log off; keepalive_requests 100000;"
+    for p in "${BACKEND_PORTS[@]}"; do
+        echo "  server { listen 127.0.0.1:$p; location / { return 200 \"ok\n\"; } }"
+    done
+    echo "}"
+} > "$WORK/backend.conf"
+taskset -c 1 nginx -c "$WORK/backend.conf" -p "$WORK" &
+PIDS+=($!)
+
+# ---- HAProxy
+{
+    echo "global"
+    echo "  nbthread 1"
+    echo "  maxconn 4000"
+    echo "defaults"
+    echo "  mode http"
+    echo "  timeout connect 5s"
+    echo "  timeout client 60s"
+    echo "  timeout server 60s"
+    echo "  http-reuse always"
+    echo "frontend fe"
+    echo "  bind 127.0.0.1:$HAPROXY_PORT"
+    echo "  default_backend be"
+    echo "backend be"
+    echo "  balance roundrobin"
+    for i in "${!BACKEND_PORTS[@]}"; do echo "  server s$i 127.0.0.1:${BACKEND_PORTS[$i]}"; done
+} > "$WORK/haproxy.cfg"
+taskset -c 0 haproxy -f "$WORK/haproxy.cfg" -db &
+PIDS+=($!)
+
+# ---- nginx as proxy
+{
+    echo "worker_processes 1; daemon off; pid $WORK/proxy.pid; error_log $WORK/proxy.err;"
+    echo "events { worker_connections 4096; }"
+    echo "http { access_log off; keepalive_requests 100000;"
+    echo "  upstream be { keepalive 128;"
+    for p in "${BACKEND_PORTS[@]}"; do echo "    server 127.0.0.1:$p;"; done
+    echo "  }"
+    echo "  server { listen 127.0.0.1:$NGINX_PORT;"
+    echo "    location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection \"\"; }"
+    echo "  }"
+    echo "}"
+} > "$WORK/proxy.conf"
+taskset -c 0 nginx -c "$WORK/proxy.conf" -p "$WORK" &
+PIDS+=($!)
+
+# ---- gaetwaed
+{
+    echo "workers: 1"
+    echo "listeners: [{address: \"127.0.0.1:$GAETWAED_PORT\"}]"
+    echo "access_log: {enabled: false}"
+    echo "routes: [{name: all, match: {path_prefix: /}, pool: be}]"
+    echo "pools:"
+    echo "  - name: be"
+    echo "    instances:"
+    for i in "${!BACKEND_PORTS[@]}"; do echo "      - {id: s$i, address: \"127.0.0.1:${BACKEND_PORTS[$i]}\"}"; done
+} > "$WORK/gaetwae.yaml"
+taskset -c 0 "$GAETWAED" --log-level warn "$WORK/gaetwae.yaml" &
+PIDS+=($!)
+
+for p in "${BACKEND_PORTS[@]}" $HAPROXY_PORT $NGINX_PORT $GAETWAED_PORT; do wait_port "$p"; done
+
+# Prints "rps p50_ms p99_ms" for one wrk run.
+measure() {
+    local port=$1 out
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$port/" >/dev/null # warm-up
+    out="$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/")"
+    if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx responses on port $port" >&2; echo "$out" >&2; exit 1; fi
+    local rps p50 p99
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+    p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+to_ms() { # wrk prints 1.23ms, 456.00us or 1.02s
+    awk -v v="$1" 'BEGIN { if (v ~ /ms$/) { sub(/ms$/, "", v); print v }
+                           else if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 }
+                           else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } }'
+}
+
+declare -A RPS P50 P99
+for name in haproxy nginx gaetwaed; do RPS[$name]=0; P50[$name]=0; P99[$name]=0; done
+for round in $(seq 1 "$ROUNDS"); do
+    for name in haproxy nginx gaetwaed; do
+        case $name in haproxy) port=$HAPROXY_PORT ;; nginx) port=$NGINX_PORT ;; gaetwaed) port=$GAETWAED_PORT ;; esac
+        read -r rps p50 p99 < <(measure "$port")
+        echo "round $round  $name  rps=$rps  p50=${p50}ms  p99=${p99}ms"
+        RPS[$name]=$(awk -v a="${RPS[$name]}" -v b="$rps" 'BEGIN{print a+b}')
+        P50[$name]=$(awk -v a="${P50[$name]}" -v b="$p50" 'BEGIN{print a+b}')
+        P99[$name]=$(awk -v a="${P99[$name]}" -v b="$p99" 'BEGIN{print a+b}')
+    done
+done
+
+echo
+echo "proxy      rps        p50(ms)  p99(ms)   ($CONNECTIONS connections, $DURATION x $ROUNDS, proxy on CPU 0)"
+for name in haproxy nginx gaetwaed; do
+    awk -v n="$name" -v r="${RPS[$name]}" -v a="${P50[$name]}" -v b="${P99[$name]}" -v k="$ROUNDS" \
+        'BEGIN { printf "%-9s  %-9.0f  %-7.3f  %-7.3f\n", n, r/k, a/k, b/k }'
+done
+awk -v g="${RPS[gaetwaed]}" -v h="${RPS[haproxy]}" -v n="${RPS[nginx]}" -v gp="${P99[gaetwaed]}" -v hp="${P99[haproxy]}" -v np="${P99[nginx]}" \
+    'BEGIN { printf "\nrps ratio  gaetwaed/haproxy = %.2f   gaetwaed/nginx = %.2f\n", g/h, g/n;
+             printf "p99 ratio  gaetwaed/haproxy = %.2f   gaetwaed/nginx = %.2f  (lower is better)\n", gp/hp, gp/np }'
