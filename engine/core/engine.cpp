@@ -11,14 +11,6 @@
 
 namespace gaetwae::engine::core {
 
-namespace {
-
-std::string listenerKey(const model::HostPort& address) {
-    return model::formatHostPort(address);
-}
-
-} // namespace
-
 Engine::Engine()
     : Engine(Options{}) {}
 
@@ -111,14 +103,26 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
         return diagnostics;
     }
 
-    // Listeners: keep the ones that stay, bind the new ones before touching anything live.
-    std::map<std::string, net::BoundListener> added;
-    std::vector<std::string> order;
+    // Listeners: keep the ones that stay, bind the new ones before touching anything live. An
+    // address with an explicit port matches the listener bound on that port; one with port 0
+    // matches a listener configured the same way (it keeps its port across reloads).
+    std::vector<ListenerEntry> next;
+    std::vector<bool> kept(m_listeners.size(), false);
+    std::map<std::string, net::BoundListener> added; // by new listener id
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
         const auto address = *model::parseHostPort(config.listeners[i].address);
-        const auto key = listenerKey(address);
-        order.push_back(key);
-        if (m_listeners.count(key) != 0) {
+        std::optional<std::size_t> match;
+        for (std::size_t j = 0; j < m_listeners.size() && !match; ++j) {
+            const auto& existing = m_listeners[j];
+            const bool same = address.port == 0 ? existing.configured == address
+                                                : existing.configured.host == address.host && existing.port == address.port;
+            if (!kept[j] && same) {
+                match = j;
+            }
+        }
+        if (match) {
+            kept[*match] = true;
+            next.push_back(m_listeners[*match]);
             continue;
         }
         net::BoundListener bound;
@@ -127,15 +131,17 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
             diagnostics.error("/listeners/" + std::to_string(i) + "/address", error);
             continue;
         }
-        added.emplace(key, std::move(bound));
+        ListenerEntry entry{"listener-" + std::to_string(++m_nextListenerId), address, bound.port()};
+        added.emplace(entry.id, std::move(bound));
+        next.push_back(std::move(entry));
     }
     if (!diagnostics.empty()) {
         return diagnostics; // `added` closes what it bound
     }
     std::vector<std::string> removed;
-    for (const auto& [key, entry] : m_listeners) {
-        if (std::find(order.begin(), order.end(), key) == order.end()) {
-            removed.push_back(key);
+    for (std::size_t j = 0; j < m_listeners.size(); ++j) {
+        if (!kept[j]) {
+            removed.push_back(m_listeners[j].id);
         }
     }
 
@@ -168,13 +174,7 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     if (!starting) {
         onEveryWorker([](net::Worker&) {}); // barrier: every worker now serves the new snapshot
     }
-    for (const auto& key : removed) {
-        m_listeners.erase(key);
-    }
-    for (auto& [key, bound] : added) {
-        m_listeners[key] = ListenerEntry{key, bound.port()};
-    }
-    m_listenerOrder = std::move(order);
+    m_listeners = std::move(next);
     m_registry.retain(config);
     m_snapshot = std::move(snapshot);
     m_version = m_snapshot->version;
@@ -262,11 +262,7 @@ model::GatewayConfig Engine::config() const {
 
 std::uint16_t Engine::listenerPort(std::size_t index) const {
     std::lock_guard lock(m_mutex);
-    if (index >= m_listenerOrder.size()) {
-        return 0;
-    }
-    const auto it = m_listeners.find(m_listenerOrder[index]);
-    return it == m_listeners.end() ? 0 : it->second.port;
+    return index < m_listeners.size() ? m_listeners[index].port : 0;
 }
 
 std::uint64_t Engine::upstreamConnectionsOpened() {
@@ -281,7 +277,7 @@ std::uint64_t Engine::upstreamConnectionsOpened() {
 void Engine::scheduleLogFlush() {
     // The access log is buffered; flush it once a second so `tail -f` stays current.
     if (!m_flushTimer) {
-        m_flushTimer = std::make_unique<asio::steady_timer>(m_control);
+        m_flushTimer = std::make_unique<SteadyTimer>(m_control);
     }
     m_flushTimer->expires_after(std::chrono::seconds(1));
     m_flushTimer->async_wait([this](const error_code& ec) {

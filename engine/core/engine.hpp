@@ -4,6 +4,7 @@
 #include "engine/core/runtime_snapshot.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/listener.hpp"
+#include "shared/model/address.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
 
@@ -68,8 +69,11 @@ public:
     void stopControl();
 
 private:
+    // A bound listening address. `id` names its acceptors in the workers; `configured` is the
+    // address as written (port may be 0), `port` the one actually bound.
     struct ListenerEntry {
-        std::string key; // normalized host:port
+        std::string id;
+        model::HostPort configured;
         std::uint16_t port = 0;
     };
 
@@ -82,8 +86,8 @@ private:
     EngineShared m_shared;
     mutable std::mutex m_mutex;
     std::vector<std::unique_ptr<net::Worker>> m_workers;
-    std::map<std::string, ListenerEntry> m_listeners; // by key
-    std::vector<std::string> m_listenerOrder;          // keys in config order
+    std::vector<ListenerEntry> m_listeners; // in config order
+    std::uint64_t m_nextListenerId = 0;
     InstanceRegistry m_registry;
     std::shared_ptr<const RuntimeSnapshot> m_snapshot;
     std::uint64_t m_version = 0;
@@ -93,7 +97,7 @@ private:
     asio::io_context m_control;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> m_controlGuard;
     std::thread m_controlThread;
-    std::unique_ptr<asio::steady_timer> m_flushTimer;
+    std::unique_ptr<SteadyTimer> m_flushTimer;
 };
 
 } // namespace gaetwae::engine::core

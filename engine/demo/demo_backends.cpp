@@ -39,7 +39,7 @@ struct DemoBackends::Backend : std::enable_shared_from_this<Backend> {
         : acceptor(io)
         , id(std::move(id)) {}
 
-    tcp::acceptor acceptor;
+    Acceptor acceptor;
     std::string id;
     std::string address;
 
@@ -47,7 +47,7 @@ struct DemoBackends::Backend : std::enable_shared_from_this<Backend> {
         auto self = shared_from_this();
         for (;;) {
             error_code ec;
-            tcp::socket socket(acceptor.get_executor());
+            Socket socket(acceptor.get_executor());
             co_await acceptor.async_accept(socket, noThrow(ec));
             if (ec) {
                 if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
@@ -59,10 +59,10 @@ struct DemoBackends::Backend : std::enable_shared_from_this<Backend> {
         }
     }
 
-    Task<void> serve(tcp::socket socket) {
+    Task<void> serve(Socket socket) {
         auto self = shared_from_this();
         boost::beast::flat_buffer buffer;
-        asio::steady_timer timer(socket.get_executor());
+        SteadyTimer timer(socket.get_executor());
         for (;;) {
             error_code ec;
             bhttp::request_parser<bhttp::string_body> parser;
@@ -108,7 +108,7 @@ struct DemoBackends::Backend : std::enable_shared_from_this<Backend> {
             co_await bhttp::async_write(socket, response, noThrow(ec));
             if (ec || !response.keep_alive()) {
                 error_code ignored;
-                socket.shutdown(tcp::socket::shutdown_send, ignored);
+                socket.shutdown(Socket::shutdown_send, ignored);
                 co_return;
             }
         }
@@ -145,7 +145,7 @@ std::vector<std::string> DemoBackends::start(const model::GatewayConfig& config)
                 const tcp::endpoint endpoint(ip, address->port);
                 backend->acceptor.open(endpoint.protocol(), ec);
                 if (!ec) {
-                    backend->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+                    backend->acceptor.set_option(Acceptor::reuse_address(true), ec);
                     backend->acceptor.bind(endpoint, ec);
                 }
                 if (!ec) {

@@ -66,7 +66,9 @@ std::shared_ptr<AccessLog> AccessLog::open(const model::AccessLogConfig& config,
             log->m_logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %v");
         }
         log->m_logger->set_level(spdlog::level::info);
-        log->m_logger->flush_on(spdlog::level::info);
+        // Flushed once a second by the engine (and on shutdown), not per line: a write(2) per
+        // request would cost more than the request.
+        log->m_logger->flush_on(spdlog::level::err);
     } catch (const spdlog::spdlog_ex& e) {
         error = std::string("cannot open access log: ") + e.what();
         return nullptr;

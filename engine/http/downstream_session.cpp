@@ -54,7 +54,7 @@ std::uint32_t headerLimit(std::uint64_t configured) {
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(configured, 0xffffffffu));
 }
 
-std::string clientAddress(const tcp::socket& socket) {
+std::string clientAddress(const Socket& socket) {
     error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     if (ec) {
@@ -83,7 +83,7 @@ struct DownstreamSession::Exchange {
     double upstreamMs = -1;
 };
 
-DownstreamSession::DownstreamSession(net::Worker& worker, tcp::socket socket)
+DownstreamSession::DownstreamSession(net::Worker& worker, Socket socket)
     : m_worker(worker)
     , m_socket(std::move(socket))
     , m_watchdog(m_socket.get_executor(), [this] { onTimeout(); })
@@ -124,8 +124,79 @@ void DownstreamSession::onTimeout() {
 }
 
 Task<void> DownstreamSession::run() {
+    // One coroutine frame serves the whole connection; each request adds at most forward()'s.
     try {
-        while (!m_closing && co_await serveOne()) {
+        bool keepAlive = true;
+        while (keepAlive && !m_closing) {
+            std::shared_ptr<net::WorkerRouting> routing = m_worker.routing();
+            const auto& config = routing->snapshot->config;
+            RequestParser parser(m_request, m_sink, config.limits.maxUriBytes, config.limits.maxHeaderCount,
+                                 headerLimit(config.limits.maxHeaderBytes));
+
+            // ---- read the request head
+            m_idle = m_in.empty();
+            if (m_idle) {
+                arm(Phase::KeepAlive, config.timeouts.clientKeepalive);
+            } else {
+                m_requestStart = Clock::now();
+                arm(Phase::ClientHeader, config.timeouts.clientHeader);
+            }
+            error_code ec;
+            bool headDone = false;
+            bool parseFailed = false;
+            while (!headDone) {
+                if (!m_in.empty()) {
+                    const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
+                    if (!ec) {
+                        m_in.consume(n);
+                        headDone = true;
+                        break;
+                    }
+                    if (ec != bhttp::error::need_more) {
+                        spdlog::debug("invalid request from {}: {}", m_clientIp, ec.message());
+                        parseFailed = true;
+                        break;
+                    }
+                    ec = {};
+                    if (m_in.full()) {
+                        m_in.reserve(std::min<std::size_t>(m_in.capacity() * 2, config.limits.maxHeaderBytes + 1024));
+                    }
+                }
+                if (m_closing || (m_idle && m_worker.draining())) {
+                    break;
+                }
+                const std::size_t n = co_await m_socket.async_read_some(m_in.prepare(kMinRead), noThrow(ec));
+                if (ec) {
+                    break;
+                }
+                m_in.commit(n);
+                if (m_idle) {
+                    m_idle = false;
+                    m_requestStart = Clock::now();
+                    arm(Phase::ClientHeader, config.timeouts.clientHeader);
+                }
+            }
+            if (!headDone) {
+                Exchange x;
+                if (parseFailed) {
+                    m_unreadInput = true; // a parse error: answer it, the rest of the input is garbage
+                    co_await replyError(classifyRequestParseError(parser.failure(), ec), {}, *routing, x, true);
+                } else if (expired(Phase::ClientHeader) && !m_closing) {
+                    co_await replyError(ProxyError::HeaderTimeout, {}, *routing, x, true);
+                }
+                break; // closed, idle timeout or drained: nothing to answer
+            }
+            m_idle = false;
+
+            // ---- route and forward; a keep-alive connection may have waited across a reload
+            routing = m_worker.routing();
+            Exchange x;
+            const Plan p = plan(parser, *routing, x);
+            if (p.error) {
+                keepAlive = co_await replyError(*p.error, p.detail, *routing, x, p.close);
+            } else {
+                keepAlive = co_await forward(parser, routing, *p.route, p.target, x);
+            }
         }
         co_await finish(m_unreadInput);
     } catch (const std::exception& e) {
@@ -137,7 +208,7 @@ Task<void> DownstreamSession::run() {
 Task<void> DownstreamSession::finish(bool linger) {
     error_code ec;
     if (!m_closing && m_socket.is_open()) {
-        m_socket.shutdown(tcp::socket::shutdown_send, ec);
+        m_socket.shutdown(Socket::shutdown_send, ec);
         // Closing with unread request bytes makes the kernel send RST, which can destroy the
         // response we just sent before the client reads it. Drain a bounded amount first.
         if (!ec && linger) {
@@ -156,63 +227,10 @@ Task<void> DownstreamSession::finish(bool linger) {
     m_socket.close(ec);
 }
 
-Task<bool> DownstreamSession::serveOne() {
-    const std::shared_ptr<net::WorkerRouting> routing = m_worker.routing();
-    const auto& config = routing->snapshot->config;
-    RequestParser parser(m_request, m_sink, config.limits.maxUriBytes, config.limits.maxHeaderCount,
-                         headerLimit(config.limits.maxHeaderBytes));
-    m_idle = m_in.empty();
-    if (m_idle) {
-        arm(Phase::KeepAlive, config.timeouts.clientKeepalive);
-    } else {
-        m_requestStart = Clock::now();
-        arm(Phase::ClientHeader, config.timeouts.clientHeader);
-    }
-    error_code ec;
-    for (;;) {
-        if (!m_in.empty()) {
-            const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
-            if (!ec) {
-                m_in.consume(n);
-                break;
-            }
-            if (ec != bhttp::error::need_more) {
-                spdlog::debug("invalid request from {}: {}", m_clientIp, ec.message());
-                Exchange x;
-                m_unreadInput = true;
-                co_return co_await replyError(classifyRequestParseError(parser.failure(), ec), {}, *routing, x, true);
-            }
-            ec = {};
-            if (m_in.full()) {
-                m_in.reserve(std::min<std::size_t>(m_in.capacity() * 2, config.limits.maxHeaderBytes + 1024));
-            }
-        }
-        if (m_closing || (m_idle && m_worker.draining())) {
-            co_return false;
-        }
-        const std::size_t n = co_await m_socket.async_read_some(m_in.prepare(kMinRead), noThrow(ec));
-        if (ec) {
-            if (expired(Phase::ClientHeader) && !m_closing) {
-                Exchange x;
-                co_await replyError(ProxyError::HeaderTimeout, {}, *routing, x, true);
-            }
-            co_return false; // closed, idle timeout or drained: nothing to answer
-        }
-        m_in.commit(n);
-        if (m_idle) {
-            m_idle = false;
-            m_requestStart = Clock::now();
-            arm(Phase::ClientHeader, config.timeouts.clientHeader);
-        }
-    }
-    m_idle = false;
-    co_return co_await handleRequest(parser, routing);
-}
-
-Task<bool> DownstreamSession::handleRequest(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing) {
-    const core::RuntimeSnapshot& snapshot = *routing->snapshot;
+DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, const net::WorkerRouting& routing,
+                                                Exchange& x) {
+    const core::RuntimeSnapshot& snapshot = *routing.snapshot;
     const HeaderPolicy& policy = snapshot.headerPolicy;
-    Exchange x;
     x.parsed = true;
     if (policy.trustRequestId) {
         if (const auto id = m_request.headers.get(policy.requestIdHeader); id && isAcceptableRequestId(*id)) {
@@ -225,61 +243,60 @@ Task<bool> DownstreamSession::handleRequest(RequestParser& parser, const std::sh
     const bool hasBody = parser.chunked() || parser.content_length().value_or(0) > 0;
     m_unreadInput = hasBody; // until the body is relayed, an early answer must close the connection
 
+    Plan p;
     if (m_request.method == bhttp::verb::connect) {
-        co_return co_await replyError(ProxyError::MethodNotAllowed, {}, *routing, x, true);
+        p.error = ProxyError::MethodNotAllowed;
+        p.close = true;
+        return p;
     }
 
     // Request target: origin-form ("/path?q") or absolute-form ("http://host/path"), RFC 9112 3.2.
-    Target target;
-    target.authority = m_request.headers.get(bhttp::field::host).value_or(std::string_view());
+    p.target.authority = m_request.headers.get(bhttp::field::host).value_or(std::string_view());
     std::string_view pathAndQuery = m_request.target();
     if (pathAndQuery.empty() || pathAndQuery.front() != '/') {
         const auto schemeEnd = pathAndQuery.find("://");
         const auto scheme = pathAndQuery.substr(0, schemeEnd == std::string_view::npos ? 0 : schemeEnd);
-        if (schemeEnd == std::string_view::npos || !(equalsIgnoreCase(scheme, "http") || equalsIgnoreCase(scheme, "https"))) {
-            co_return co_await replyError(ProxyError::BadRequest, "the request target must be a path or an absolute URI",
-                                          *routing, x, true);
+        if (schemeEnd == std::string_view::npos ||
+            !(equalsIgnoreCase(scheme, "http") || equalsIgnoreCase(scheme, "https"))) {
+            p.error = ProxyError::BadRequest;
+            p.detail = "the request target must be a path or an absolute URI";
+            p.close = true;
+            return p;
         }
         const std::string_view rest = pathAndQuery.substr(schemeEnd + 3);
         const auto authorityEnd = rest.find_first_of("/?");
-        target.authority = rest.substr(0, authorityEnd);
-        if (target.authority.empty() || target.authority.find('@') != std::string_view::npos) {
-            co_return co_await replyError(ProxyError::BadRequest, "invalid authority in the request target", *routing,
-                                          x, true);
+        p.target.authority = rest.substr(0, authorityEnd);
+        if (p.target.authority.empty() || p.target.authority.find('@') != std::string_view::npos) {
+            p.error = ProxyError::BadRequest;
+            p.detail = "invalid authority in the request target";
+            p.close = true;
+            return p;
         }
         pathAndQuery = authorityEnd == std::string_view::npos ? std::string_view() : rest.substr(authorityEnd);
     }
     const auto question = pathAndQuery.find('?');
-    target.path = pathAndQuery.substr(0, question);
+    p.target.path = pathAndQuery.substr(0, question);
     if (question != std::string_view::npos) {
-        target.query = pathAndQuery.substr(question + 1);
+        p.target.query = pathAndQuery.substr(question + 1);
     }
-    if (target.path.empty()) {
-        target.path = "/";
+    if (p.target.path.empty()) {
+        p.target.path = "/";
     }
 
-    routing::normalizeHost(target.authority, m_host);
-    const routing::Route* route = snapshot.routes.match(m_host, target.path, m_request.methodText());
-    if (route == nullptr) {
-        co_return co_await replyError(ProxyError::NoRoute, {}, *routing, x, hasBody);
+    routing::normalizeHost(p.target.authority, m_host);
+    p.route = snapshot.routes.match(m_host, p.target.path, m_request.methodText());
+    if (p.route == nullptr) {
+        p.error = ProxyError::NoRoute;
+        p.close = hasBody;
+        return p;
     }
-    x.route = route->name;
+    x.route = p.route->name;
     const std::uint64_t maxBody = snapshot.config.limits.maxBodyBytes;
     if (maxBody != 0 && parser.content_length().value_or(0) > maxBody) {
-        co_return co_await replyError(ProxyError::BodyTooLarge, {}, *routing, x, true);
+        p.error = ProxyError::BodyTooLarge;
+        p.close = true;
     }
-    co_return co_await forward(parser, routing, *route, target, x);
-}
-
-Task<error_code> DownstreamSession::connectUpstream(const tcp::endpoint& endpoint, milliseconds timeout) {
-    error_code ec;
-    arm(Phase::UpstreamConnect, timeout);
-    co_await m_upstream->socket.async_connect(endpoint, noThrow(ec));
-    if (!ec) {
-        error_code ignored;
-        m_upstream->socket.set_option(tcp::no_delay(true), ignored);
-    }
-    co_return ec;
+    return p;
 }
 
 Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routingPtr,
@@ -332,13 +349,19 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
             x.upstreamStart = Clock::now();
         }
 
-        connection = attempt == 0 ? m_worker.upstreams().takeIdle(endpoint) : nullptr;
+        // A request that cannot be repeated must not meet a connection the backend just closed.
+        connection = attempt == 0 ? m_worker.upstreams().takeIdle(endpoint, !isIdempotent(m_request.method)) : nullptr;
         const bool reused = connection != nullptr;
         if (!connection) {
             connection = std::make_shared<UpstreamConnection>(m_worker.io());
             connection->endpoint = endpoint;
             m_upstream = connection;
-            ec = co_await connectUpstream(endpoint, timeouts.upstreamConnect);
+            arm(Phase::UpstreamConnect, timeouts.upstreamConnect);
+            co_await connection->socket.async_connect(endpoint, noThrow(ec));
+            if (!ec) {
+                error_code ignored;
+                connection->socket.set_option(tcp::no_delay(true), ignored);
+            }
             if (ec) {
                 m_upstream.reset();
                 if (m_closing) {
@@ -542,10 +565,43 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     } else if (response.contentLength > connection->buffer.capacity()) {
         connection->buffer.reserve(kStreamBuffer);
     }
-    const PumpResult relayed = co_await pump(rp, connection->buffer, connection->socket, m_socket,
-                                             response.framing == BodyFraming::Chunked, asio::buffer(m_responseHead),
-                                             Phase::UpstreamBody, timeouts.upstreamResponse, Phase::ClientSend,
-                                             timeouts.clientSend, 0, x.bytesOut);
+    PumpResult relayed = PumpResult::Done;
+    if (upstreamFraming == BodyFraming::None ||
+        (upstreamFraming == BodyFraming::ContentLength && connection->buffer.size() >= response.contentLength)) {
+        // Fast path, the common case for API responses: the whole body is already buffered.
+        // Parse it in place and send head and body with one write, no relay loop.
+        m_sink.reset();
+        std::size_t parsed = 0;
+        while (!rp.is_done() && parsed < connection->buffer.size()) {
+            const std::size_t n = rp.put(
+                asio::const_buffer(connection->buffer.data() + parsed, connection->buffer.size() - parsed), ec);
+            if (ec || n == 0) {
+                break;
+            }
+            parsed += n;
+        }
+        if (rp.is_done()) {
+            GatherList out;
+            out.push(m_responseHead);
+            for (std::size_t i = 0; i < m_sink.count; ++i) {
+                out.push(m_sink.pieces[i]);
+            }
+            x.bytesOut = m_sink.bytes;
+            arm(Phase::ClientSend, timeouts.clientSend);
+            co_await asio::async_write(m_socket, out, noThrow(ec));
+            connection->buffer.consume(parsed);
+            if (ec) {
+                relayed = expired(Phase::ClientSend) ? PumpResult::WriteTimeout : PumpResult::WriteError;
+            }
+        } else {
+            relayed = PumpResult::Protocol; // unreachable with a well-formed length; be safe
+        }
+    } else {
+        relayed = co_await pump(rp, connection->buffer, connection->socket, m_socket,
+                                response.framing == BodyFraming::Chunked, asio::buffer(m_responseHead),
+                                Phase::UpstreamBody, timeouts.upstreamResponse, Phase::ClientSend, timeouts.clientSend,
+                                0, x.bytesOut);
+    }
     m_upstream.reset();
     active.release();
     x.upstreamMs = millisecondsSince(x.upstreamStart);
@@ -576,8 +632,8 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
 }
 
 template <class Parser>
-Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, ByteBuffer& in, tcp::socket& from,
-                                                            tcp::socket& to, bool chunkOut, asio::const_buffer prefix,
+Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, ByteBuffer& in, Socket& from,
+                                                            Socket& to, bool chunkOut, asio::const_buffer prefix,
                                                             Phase readPhase, milliseconds readTimeout, Phase writePhase,
                                                             milliseconds writeTimeout, std::uint64_t limit,
                                                             std::uint64_t& moved) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace gaetwae::engine::net {
@@ -31,7 +32,7 @@ namespace gaetwae::engine::http {
 // bodies stream through in pieces and are never buffered whole.
 class DownstreamSession : public net::SessionHook {
 public:
-    DownstreamSession(net::Worker& worker, tcp::socket socket);
+    DownstreamSession(net::Worker& worker, Socket socket);
     ~DownstreamSession();
     DownstreamSession(const DownstreamSession&) = delete;
     DownstreamSession& operator=(const DownstreamSession&) = delete;
@@ -77,15 +78,22 @@ private:
         std::string_view query;
     };
 
-    Task<bool> serveOne();
-    Task<bool> handleRequest(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing);
+    // The outcome of looking at a parsed request head: an error to answer, or a route to forward to.
+    struct Plan {
+        std::optional<ProxyError> error;
+        std::string_view detail;
+        bool close = false;
+        const routing::Route* route = nullptr;
+        Target target;
+    };
+
+    Plan plan(const RequestParser& parser, const net::WorkerRouting& routing, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
                        const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing, Exchange& x,
                           bool close);
-    Task<error_code> connectUpstream(const tcp::endpoint& endpoint, std::chrono::milliseconds timeout);
     template <class Parser>
-    Task<PumpResult> pump(Parser& parser, ByteBuffer& in, tcp::socket& from, tcp::socket& to, bool chunkOut,
+    Task<PumpResult> pump(Parser& parser, ByteBuffer& in, Socket& from, Socket& to, bool chunkOut,
                           asio::const_buffer prefix, Phase readPhase, std::chrono::milliseconds readTimeout,
                           Phase writePhase, std::chrono::milliseconds writeTimeout, std::uint64_t limit,
                           std::uint64_t& moved);
@@ -97,7 +105,7 @@ private:
     void log(const net::WorkerRouting& routing, const Exchange& x);
 
     net::Worker& m_worker;
-    tcp::socket m_socket;
+    Socket m_socket;
     net::Watchdog m_watchdog;
     Phase m_phase = Phase::None;
     Phase m_expired = Phase::None;

@@ -1,8 +1,18 @@
 #include "engine/http/upstream_pool.hpp"
 
+#include "engine/net/watchdog.hpp"
+
 #include <algorithm>
+#include <cerrno>
+
+#include <sys/socket.h>
 
 namespace gaetwae::engine::http {
+
+namespace {
+// How long a parked connection stays unwatched (see the class comment).
+constexpr std::chrono::milliseconds kWatchGrace{250};
+} // namespace
 
 std::size_t EndpointHash::operator()(const tcp::endpoint& endpoint) const noexcept {
     const auto address = endpoint.address();
@@ -32,17 +42,38 @@ void UpstreamPool::configure(std::uint32_t maxIdlePerEndpoint, std::chrono::mill
     m_idleTimeout = idleTimeout;
 }
 
-UpstreamConnectionPtr UpstreamPool::takeIdle(const tcp::endpoint& endpoint) {
+namespace {
+
+// True when the peer has closed (or sent something unexpected) on an idle connection.
+bool closedByPeer(Socket& socket) {
+    char byte = 0;
+    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+} // namespace
+
+UpstreamConnectionPtr UpstreamPool::takeIdle(const tcp::endpoint& endpoint, bool verify) {
     const auto it = m_idle.find(endpoint);
-    if (it == m_idle.end() || it->second.empty()) {
+    if (it == m_idle.end()) {
         return nullptr;
     }
-    UpstreamConnectionPtr connection = std::move(it->second.back());
-    it->second.pop_back();
-    ++connection->idleGeneration;
-    error_code ignored;
-    connection->socket.cancel(ignored); // stop the close-watch
-    return connection;
+    auto& list = it->second;
+    while (!list.empty()) {
+        UpstreamConnectionPtr connection = std::move(list.back());
+        list.pop_back();
+        ++connection->idleGeneration;
+        if (connection->watched) {
+            connection->watched = false;
+            error_code ignored;
+            connection->socket.cancel(ignored); // the watch would have dropped it if it had closed
+            return connection;
+        }
+        if (!verify || !closedByPeer(connection->socket)) {
+            return connection;
+        }
+    }
+    return nullptr;
 }
 
 void UpstreamPool::release(UpstreamConnectionPtr connection) {
@@ -56,18 +87,21 @@ void UpstreamPool::release(UpstreamConnectionPtr connection) {
         }
         list.erase(list.begin()); // the oldest goes; recent connections are the likeliest alive
     }
-    connection->idleSince = std::chrono::steady_clock::now();
+    connection->idleSince = net::Watchdog::coarseNow();
     ++connection->idleGeneration;
-    list.push_back(connection);
-    watch(list.back());
+    connection->watched = false;
+    list.push_back(std::move(connection));
     scheduleSweep();
 }
 
 void UpstreamPool::watch(const UpstreamConnectionPtr& connection) {
+    connection->watched = true;
+    // A pending one-byte read rather than async_wait: Asio re-arms epoll (an epoll_ctl syscall)
+    // for every non-speculative wait, while a read queued after an exhausted read costs nothing.
     std::weak_ptr<UpstreamConnection> weak = connection;
-    connection->socket.async_wait(
-        tcp::socket::wait_read,
-        [alive = m_alive, weak, generation = connection->idleGeneration](const error_code& ec) {
+    connection->socket.async_read_some(
+        asio::buffer(&connection->watchByte, 1),
+        [alive = m_alive, weak, generation = connection->idleGeneration](const error_code& ec, std::size_t) {
             UpstreamPool* self = *alive;
             const auto connection = weak.lock();
             if (self == nullptr || !connection || ec == asio::error::operation_aborted ||
@@ -95,7 +129,7 @@ void UpstreamPool::scheduleSweep() {
     }
     m_sweepScheduled = true;
     const auto period = std::clamp<std::chrono::milliseconds>(m_idleTimeout / 4, std::chrono::milliseconds(10),
-                                                               std::chrono::milliseconds(1000));
+                                                               kWatchGrace);
     m_sweepTimer.expires_after(period);
     m_sweepTimer.async_wait([alive = m_alive](const error_code& ec) {
         UpstreamPool* self = *alive;
@@ -108,12 +142,19 @@ void UpstreamPool::scheduleSweep() {
 }
 
 void UpstreamPool::sweep() {
-    const auto cutoff = std::chrono::steady_clock::now() - m_idleTimeout;
+    const auto now = net::Watchdog::coarseNow();
+    const auto expired = now - m_idleTimeout;
+    const auto settled = now - kWatchGrace;
     bool any = false;
     for (auto it = m_idle.begin(); it != m_idle.end();) {
         auto& list = it->second;
-        list.erase(std::remove_if(list.begin(), list.end(), [&](const auto& c) { return c->idleSince <= cutoff; }),
+        list.erase(std::remove_if(list.begin(), list.end(), [&](const auto& c) { return c->idleSince <= expired; }),
                    list.end());
+        for (const auto& connection : list) {
+            if (!connection->watched && connection->idleSince <= settled) {
+                watch(connection);
+            }
+        }
         if (list.empty()) {
             it = m_idle.erase(it);
         } else {

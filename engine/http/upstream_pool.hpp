@@ -19,12 +19,14 @@ struct UpstreamConnection {
 
     static constexpr std::size_t kInitialBuffer = 16 * 1024;
 
-    tcp::socket socket;
+    Socket socket;
     ByteBuffer buffer; // response bytes; empty whenever the connection is idle
     tcp::endpoint endpoint;
     std::uint64_t requests = 0;
     std::chrono::steady_clock::time_point idleSince;
     std::uint64_t idleGeneration = 0; // bumped when taken, so a stale close-watch is ignored
+    bool watched = false;             // a close-watch read is pending
+    char watchByte = 0;               // target of the close-watch read
 };
 using UpstreamConnectionPtr = std::shared_ptr<UpstreamConnection>;
 
@@ -33,8 +35,14 @@ struct EndpointHash {
 };
 
 // Per-worker idle connections by backend endpoint, most recently used first (older ones then
-// age out). Idle connections are watched: when a backend closes one, it leaves the pool at once
-// instead of failing the next request. Worker thread only.
+// age out). Worker thread only.
+//
+// Dead connections: a connection idle longer than a short grace period is watched (a pending
+// read), so when a backend closes it, it leaves the pool at once instead of failing a request.
+// Busy connections are reused long before the grace period ends and are not watched at all:
+// watching costs a syscall per request. For those, callers that cannot safely repeat a request
+// ask takeIdle() to verify the connection first (one MSG_PEEK); idempotent requests rely on the
+// retry on a fresh connection instead.
 class UpstreamPool {
 public:
     explicit UpstreamPool(asio::io_context& io);
@@ -45,7 +53,9 @@ public:
     // Limits from the current config; applied to connections parked from now on.
     void configure(std::uint32_t maxIdlePerEndpoint, std::chrono::milliseconds idleTimeout);
 
-    UpstreamConnectionPtr takeIdle(const tcp::endpoint& endpoint);
+    // The most recently parked connection to `endpoint`, or nullptr. With `verify`, a connection
+    // that was not being watched is checked for a close first (and dropped if closed).
+    UpstreamConnectionPtr takeIdle(const tcp::endpoint& endpoint, bool verify);
     // Parks a connection whose last response completed cleanly; closes it when over the cap.
     void release(UpstreamConnectionPtr connection);
     void closeAll();
@@ -64,7 +74,7 @@ private:
     std::unordered_map<tcp::endpoint, std::vector<UpstreamConnectionPtr>, EndpointHash> m_idle;
     std::uint32_t m_maxIdlePerEndpoint = 32;
     std::chrono::milliseconds m_idleTimeout{30'000};
-    asio::steady_timer m_sweepTimer;
+    SteadyTimer m_sweepTimer;
     bool m_sweepScheduled = false;
     std::uint64_t m_opened = 0;
     std::shared_ptr<UpstreamPool*> m_alive;

@@ -1,8 +1,17 @@
 #include "engine/net/watchdog.hpp"
 
+#include <time.h>
+
 namespace gaetwae::engine::net {
 
-Watchdog::Watchdog(const asio::any_io_executor& executor, std::function<void()> onExpired)
+Watchdog::Clock::time_point Watchdog::coarseNow() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(now.tv_sec) +
+                                                                         std::chrono::nanoseconds(now.tv_nsec)));
+}
+
+Watchdog::Watchdog(const Executor& executor, std::function<void()> onExpired)
     : m_timer(executor)
     , m_onExpired(std::move(onExpired))
     , m_alive(std::make_shared<Watchdog*>(this)) {}

@@ -16,20 +16,24 @@ class Watchdog {
 public:
     using Clock = std::chrono::steady_clock;
 
-    Watchdog(const asio::any_io_executor& executor, std::function<void()> onExpired);
+    Watchdog(const Executor& executor, std::function<void()> onExpired);
     ~Watchdog();
     Watchdog(const Watchdog&) = delete;
     Watchdog& operator=(const Watchdog&) = delete;
 
     void expireAt(Clock::time_point deadline);
-    void expireAfter(Clock::duration timeout) { expireAt(Clock::now() + timeout); }
+    // Deadlines are taken from the coarse monotonic clock (same epoch as steady_clock, a few ms
+    // of resolution, no TSC read): sessions set several per request. Expiry is checked precisely.
+    void expireAfter(Clock::duration timeout) { expireAt(coarseNow() + timeout); }
+
+    static Clock::time_point coarseNow();
     void disarm() { m_deadline = Clock::time_point::max(); }
 
 private:
     void arm(Clock::time_point at);
     void onTimer(std::uint64_t generation);
 
-    asio::steady_timer m_timer;
+    SteadyTimer m_timer;
     std::function<void()> m_onExpired;
     Clock::time_point m_deadline = Clock::time_point::max();
     Clock::time_point m_armedFor = Clock::time_point::max();

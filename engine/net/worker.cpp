@@ -121,7 +121,7 @@ void Worker::registerSession(http::DownstreamSession& session) {
 }
 
 Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
-    asio::steady_timer backoff(m_io);
+    SteadyTimer backoff(m_io);
     for (;;) {
         // At the connection limit new clients wait in the kernel backlog instead of being
         // accepted and dropped.
@@ -136,7 +136,7 @@ Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
             co_return;
         }
         error_code ec;
-        tcp::socket socket(m_io);
+        Socket socket(m_io);
         co_await listener->acceptor.async_accept(socket, noThrow(ec));
         if (ec == asio::error::operation_aborted || !listener->acceptor.is_open()) {
             co_return;
@@ -156,7 +156,7 @@ Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
     }
 }
 
-Task<void> Worker::runSession(tcp::socket socket) {
+Task<void> Worker::runSession(Socket socket) {
     http::DownstreamSession session(*this, std::move(socket));
     co_await session.run();
 }

@@ -64,11 +64,11 @@ private:
     struct Listener {
         explicit Listener(asio::io_context& io)
             : acceptor(io) {}
-        tcp::acceptor acceptor;
+        Acceptor acceptor;
     };
 
     Task<void> acceptLoop(std::shared_ptr<Listener> listener);
-    Task<void> runSession(tcp::socket socket);
+    Task<void> runSession(Socket socket);
 
     std::size_t m_index;
     core::EngineShared& m_shared;

@@ -17,7 +17,10 @@ void decodeLimits(ObjectReader& parent, LimitsConfig& limits) {
     r.readUnsigned<std::uint32_t>("max_connections", limits.maxConnections, 1, 1'000'000);
     r.readSize("max_header_bytes", limits.maxHeaderBytes, 1024, 1024 * 1024);
     r.readUnsigned<std::uint32_t>("max_header_count", limits.maxHeaderCount, 1, 10'000);
-    r.readUnsigned<std::uint32_t>("max_uri_bytes", limits.maxUriBytes, 64, 1024 * 1024);
+    std::uint64_t maxUri = limits.maxUriBytes;
+    if (r.readSize("max_uri_bytes", maxUri, 64, 1024 * 1024)) {
+        limits.maxUriBytes = static_cast<std::uint32_t>(maxUri);
+    }
     r.readSize("max_body_bytes", limits.maxBodyBytes, 0, std::uint64_t{1} << 50);
     r.readSize("max_response_header_bytes", limits.maxResponseHeaderBytes, 1024, 1024 * 1024);
     r.finish();
@@ -231,7 +234,7 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
     out["limits"] = {{"max_connections", l.maxConnections},
                      {"max_header_bytes", formatSize(l.maxHeaderBytes)},
                      {"max_header_count", l.maxHeaderCount},
-                     {"max_uri_bytes", l.maxUriBytes},
+                     {"max_uri_bytes", formatSize(l.maxUriBytes)},
                      {"max_body_bytes", formatSize(l.maxBodyBytes)},
                      {"max_response_header_bytes", formatSize(l.maxResponseHeaderBytes)}};
     const auto& t = config.timeouts;

@@ -1,8 +1,42 @@
 #include "shared/model/json_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace gaetwae::model {
+
+namespace {
+
+// Lower case without separators, so "pathPrefix", "path-prefix" and "path_prefix" compare equal.
+std::string normalizeKey(std::string_view key) {
+    std::string out;
+    for (const char c : key) {
+        if (c != '_' && c != '-') {
+            out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+    }
+    return out;
+}
+
+// Levenshtein distance; keys are short.
+std::size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+} // namespace
 
 std::string_view describeJsonType(const nlohmann::json& value) {
     switch (value.type()) {
@@ -218,25 +252,12 @@ nlohmann::json ObjectReader::finish() {
         if (m_unknownKeys == UnknownKeys::Reject) {
             std::string hint;
             // Point out near-misses such as "weigth" for "weight" or "pathPrefix" for "path_prefix".
+            std::size_t best = 3;
             for (const auto& candidate : m_known) {
-                auto normalize = [](std::string_view s) {
-                    std::string n;
-                    for (const char c : s) {
-                        if (c != '_' && c != '-') {
-                            n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                        }
-                    }
-                    return n;
-                };
-                const auto a = normalize(key);
-                const auto b = normalize(candidate);
-                std::size_t common = 0;
-                while (common < a.size() && common < b.size() && a[common] == b[common]) {
-                    ++common;
-                }
-                if (a == b || (a.size() > 3 && common + 2 >= std::max(a.size(), b.size()))) {
+                const std::size_t distance = editDistance(normalizeKey(key), normalizeKey(candidate));
+                if (distance < best) {
+                    best = distance;
                     hint = " (did you mean '" + candidate + "'?)";
-                    break;
                 }
             }
             m_diagnostics.error(pointerOf(key), "unknown field '" + key + "'" + hint, true);

@@ -1,0 +1,288 @@
+// The gaetwaed executable: command line, --check, start-up errors, SIGHUP reload under load,
+// refused reloads, graceful SIGTERM drain and the built-in demo.
+#include "tests/support/engine_process.hpp"
+#include "tests/support/fake_backend.hpp"
+#include "tests/support/test_client.hpp"
+
+#include <fmt/format.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <thread>
+
+using namespace gaetwae::test;
+
+namespace {
+
+std::string yamlFor(const std::vector<const FakeBackend*>& backends, const std::string& extra = "") {
+    std::string yaml = "workers: 2\nlisteners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n" + extra +
+                       "routes: [{name: all, match: {path_prefix: /}, pool: p}]\n"
+                       "pools:\n  - name: p\n    instances:\n";
+    for (const auto* backend : backends) {
+        yaml += fmt::format("      - {{id: {}, address: \"{}\"}}\n", backend->name(), backend->address());
+    }
+    return yaml;
+}
+
+QString writeFile(const QTemporaryDir& dir, const QString& name, const std::string& text) {
+    const QString path = dir.filePath(name);
+    std::ofstream(path.toStdString()) << text;
+    return path;
+}
+
+// Keep-alive clients hammering the gateway from background threads until stopped (or a bound
+// is reached), counting every response that is not a 200.
+class Load {
+public:
+    Load(std::uint16_t port, int clients) {
+        for (int i = 0; i < clients; ++i) {
+            m_threads.emplace_back([this, port] {
+                TestClient client(port, 10s);
+                for (int n = 0; n < 200'000 && !m_stop; ++n) {
+                    const auto response = client.get("/");
+                    if (!response || response->status != 200) {
+                        ++m_failures;
+                        std::lock_guard lock(m_mutex);
+                        m_lastError = response ? std::to_string(response->status) + " " + response->body : client.error();
+                        return;
+                    }
+                    ++m_ok;
+                }
+            });
+        }
+    }
+    ~Load() { stop(); }
+    void stop() {
+        m_stop = true;
+        for (auto& t : m_threads) {
+            if (t.joinable()) {
+                t.join();
+            }
+        }
+    }
+    std::uint64_t ok() const { return m_ok; }
+    std::uint64_t failures() const { return m_failures; }
+    std::string lastError() {
+        std::lock_guard lock(m_mutex);
+        return m_lastError;
+    }
+    bool waitForOk(std::uint64_t count, std::chrono::milliseconds timeout) const {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (m_ok < count && m_failures == 0 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::yield();
+        }
+        return m_ok >= count;
+    }
+
+private:
+    std::atomic<bool> m_stop{false};
+    std::atomic<std::uint64_t> m_ok{0};
+    std::atomic<std::uint64_t> m_failures{0};
+    std::mutex m_mutex;
+    std::string m_lastError;
+    std::vector<std::thread> m_threads;
+};
+
+} // namespace
+
+class TestGaetwaed : public QObject {
+    Q_OBJECT
+
+private slots:
+    void helpAndVersion() {
+        const auto help = runGaetwaed({"--help"});
+        QCOMPARE(help.exitCode, 0);
+        QVERIFY(help.output.contains("--check"));
+        const auto version = runGaetwaed({"--version"});
+        QCOMPARE(version.exitCode, 0);
+        QVERIFY(version.output.startsWith("gaetwaed "));
+        const auto bad = runGaetwaed({"--frobnicate"});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY(bad.output.contains("unknown option"));
+    }
+
+    void checkAcceptsAValidConfig() {
+        FakeBackend backend("b");
+        QTemporaryDir dir;
+        const auto path = writeFile(dir, "ok.yaml", yamlFor({&backend}));
+        const auto result = runGaetwaed({"--check", path});
+        QVERIFY2(result.exitCode == 0, qPrintable(result.output));
+        QVERIFY(result.output.contains("configuration is valid"));
+        const auto shipped = runGaetwaed({"--check", QStringLiteral(GAETWAE_SOURCE_DIR "/resources/config/example.yaml")});
+        QVERIFY2(shipped.exitCode == 0, qPrintable(shipped.output));
+    }
+
+    void checkListsEveryErrorWithItsLine() {
+        QTemporaryDir dir;
+        const auto path = writeFile(dir, "bad.yaml", R"(listeners:
+  - address: 127.0.0.1:0
+routes:
+  - name: all
+    pool: p
+pools:
+  - name: p
+    instances:
+      - id: a
+        address: 127.0.0.1:9001
+        weigth: 3
+      - id: b
+        address: 127.0.0.1
+timeouts:
+  client_header: 10
+)");
+        const auto result = runGaetwaed({"--check", path});
+        QCOMPARE(result.exitCode, 1);
+        QVERIFY2(result.output.contains(path + ":11:9: pools[0].instances[0].weigth: unknown field 'weigth'"),
+                 qPrintable(result.output));
+        QVERIFY2(result.output.contains(path + ":15:18: timeouts.client_header:"), qPrintable(result.output));
+        QVERIFY(result.output.contains("error(s)"));
+    }
+
+    void checkResolvesHosts() {
+        QTemporaryDir dir;
+        const auto path = writeFile(dir, "dns.yaml", R"(listeners: [{address: "127.0.0.1:0"}]
+routes: [{name: all, pool: p}]
+pools:
+  - name: p
+    instances:
+      - {id: a, address: "no-such-host.invalid:80"}
+)");
+        const auto result = runGaetwaed({"--check", path});
+        QCOMPARE(result.exitCode, 1);
+        QVERIFY2(result.output.contains(path + ":6:") && result.output.contains("cannot resolve host"),
+                 qPrintable(result.output));
+    }
+
+    void refusesToStartOnBadConfigOrBusyPort() {
+        QTemporaryDir dir;
+        const auto bad = runGaetwaed({writeFile(dir, "bad.yaml", "listeners: []\npools: []\n")});
+        QCOMPARE(bad.exitCode, 1);
+        QVERIFY(bad.output.contains("at least one listener"));
+
+        FakeBackend backend("b"); // its port is taken
+        const auto busy = runGaetwaed(
+            {writeFile(dir, "busy.yaml", "listeners: [{address: \"127.0.0.1:" + std::to_string(backend.port()) +
+                                             "\"}]\nroutes: []\npools: []\n")});
+        QCOMPARE(busy.exitCode, 1);
+        QVERIFY2(busy.output.contains("cannot bind") && busy.output.contains(":1:"), qPrintable(busy.output));
+    }
+
+    void reloadUnderLoadDropsNothing() {
+        FakeBackend a("a"), b("b");
+        EngineProcess engine;
+        QVERIFY2(engine.start(yamlFor({&a})), qPrintable(engine.output()));
+        Load load(engine.port(), 4);
+        QVERIFY2(load.waitForOk(200, 20s), load.lastError().c_str());
+        const std::vector<std::vector<const FakeBackend*>> sets{{&b}, {&a, &b}, {&a}};
+        for (int i = 0; i < 10; ++i) {
+            const auto before = load.ok();
+            QVERIFY(engine.rewriteConfig(yamlFor(sets[i % sets.size()])));
+            engine.signal(SIGHUP);
+            QVERIFY2(engine.waitForOutput(QRegularExpression(QString("configuration version %1 applied").arg(i + 2)), 20s),
+                     qPrintable(engine.output()));
+            QVERIFY2(load.waitForOk(before + 100, 20s), load.lastError().c_str());
+        }
+        // A broken file is refused; traffic carries on with the last good config.
+        QVERIFY(engine.rewriteConfig(yamlFor({&b}) + "  - name: p\n"));
+        engine.signal(SIGHUP);
+        QVERIFY2(engine.waitForOutput(QRegularExpression("reload refused; configuration version 11 stays active"), 20s),
+                 qPrintable(engine.output()));
+        QVERIFY(engine.output().contains("duplicate pool name 'p'"));
+        const auto before = load.ok();
+        QVERIFY2(load.waitForOk(before + 100, 20s), load.lastError().c_str());
+        load.stop();
+        QCOMPARE(load.failures(), std::uint64_t(0));
+        QVERIFY(a.requestsReceived() > 0 && b.requestsReceived() > 0);
+        qInfo("%llu requests across 10 reloads, none failed", static_cast<unsigned long long>(load.ok()));
+    }
+
+    void sigtermDrainsInFlightRequests() {
+        FakeBackend backend("b", [](const ReceivedRequest& request) {
+            Reply reply;
+            if (request.target == "/slow") {
+                reply.action = Reply::Action::WaitForRelease;
+            }
+            reply.body = "done";
+            return reply;
+        });
+        EngineProcess engine;
+        QVERIFY2(engine.start(yamlFor({&backend}, "timeouts: {drain: 30s}\n")), qPrintable(engine.output()));
+        TestClient idle(engine.port());
+        QCOMPARE(idle.get("/")->status, 200); // an idle keep-alive connection: closed at once by the drain
+
+        TestClient slow(engine.port(), 30s);
+        QVERIFY(slow.sendRaw("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"));
+        QVERIFY(backend.waitForRequests(2, 10s));
+        engine.signal(SIGTERM);
+        QVERIFY(engine.waitForOutput(QRegularExpression("draining"), 10s));
+        QVERIFY(idle.waitForClose(10s));
+        // New clients are turned away while the slow request is still running.
+        QTRY_VERIFY_WITH_TIMEOUT(connectionRefused(engine.port()), 10000);
+        QVERIFY(engine.exitStatus() == QProcess::NormalExit);
+
+        backend.release();
+        const auto response = slow.readResponse();
+        QVERIFY2(response, slow.error().c_str());
+        QCOMPARE(response->status, 200);
+        QCOMPARE(response->body, std::string("done"));
+        QCOMPARE(response->header("Connection"), std::string("close"));
+        QVERIFY(engine.waitForExit(20s));
+        QCOMPARE(engine.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(engine.exitCode(), 0);
+        QVERIFY(engine.output().contains("stopped"));
+    }
+
+    void drainTimeoutCutsStragglers() {
+        FakeBackend backend("b", [](const ReceivedRequest&) {
+            Reply reply;
+            reply.action = Reply::Action::Hang;
+            return reply;
+        });
+        EngineProcess engine;
+        QVERIFY2(engine.start(yamlFor({&backend}, "timeouts: {drain: 300ms}\n")), qPrintable(engine.output()));
+        TestClient client(engine.port(), 30s);
+        QVERIFY(client.sendRaw("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+        QVERIFY(backend.waitForRequests(1, 10s));
+        engine.signal(SIGTERM);
+        QVERIFY(engine.waitForExit(20s));
+        QCOMPARE(engine.exitCode(), 0);
+        QVERIFY(engine.output().contains("drain ended with 1 connection(s) still open"));
+        QVERIFY(client.waitForClose(5s));
+        backend.release();
+    }
+
+    void builtInDemoServesOutOfTheBox() {
+        // The demo config's fixed ports, as a user runs it; skip nothing: if they are busy the
+        // engine must say so, so this test needs them free.
+        for (const std::uint16_t port : {8080, 9101, 9102, 9103}) {
+            QVERIFY2(connectionRefused(port), qPrintable(QString("port %1 is in use on this machine").arg(port)));
+        }
+        QProcess process;
+        process.setProcessChannelMode(QProcess::MergedChannels);
+        process.start(EngineProcess::binary(), {"--demo", "--workers", "1"});
+        QVERIFY(process.waitForStarted(10000));
+        QString output;
+        QTRY_VERIFY_WITH_TIMEOUT((output += QString::fromUtf8(process.readAll())).contains("listening on 127.0.0.1:8080"),
+                                 20000);
+        std::set<std::string> instances;
+        TestClient client(8080);
+        for (int i = 0; i < 6; ++i) {
+            const auto response = client.get("/hello");
+            QVERIFY2(response && response->status == 200, client.error().c_str());
+            instances.insert(response->json()["instance"].get<std::string>());
+            QCOMPARE(response->header("X-Instance"), response->json()["instance"].get<std::string>());
+        }
+        QCOMPARE(instances, (std::set<std::string>{"demo-1", "demo-2", "demo-3"}));
+        ::kill(static_cast<pid_t>(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(20000));
+        QCOMPARE(process.exitCode(), 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestGaetwaed)
+#include "tst_gaetwaed.moc"

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <QProcess>
+#include <QRegularExpression>
+#include <QStringList>
+#include <QTemporaryDir>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace gaetwae::test {
+
+using namespace std::chrono_literals;
+
+// The real gaetwaed binary in a child process, for what only a process can show: signals,
+// exit codes, command-line behaviour and memory use. Output (stdout and stderr) is collected.
+class EngineProcess {
+public:
+    EngineProcess();
+    ~EngineProcess();
+    EngineProcess(const EngineProcess&) = delete;
+    EngineProcess& operator=(const EngineProcess&) = delete;
+
+    static QString binary();
+
+    // Writes `yaml` to a config file, starts gaetwaed on it and waits until every listener is
+    // bound (listen on port 0 and read the real port from port()).
+    bool start(const std::string& yaml, const QStringList& extraArgs = {}, std::size_t listeners = 1,
+               std::chrono::milliseconds timeout = 20s);
+    // Replaces the config file atomically (write + rename), as an editor or deploy tool would.
+    bool rewriteConfig(const std::string& yaml);
+    QString configPath() const;
+
+    std::uint16_t port(std::size_t listener = 0) const;
+    qint64 pid() const { return m_process.processId(); }
+    void signal(int signal);
+
+    // Waits until `pattern` has matched `occurrences` times in the output so far.
+    bool waitForOutput(const QRegularExpression& pattern, std::chrono::milliseconds timeout, int occurrences = 1);
+    int countOutput(const QRegularExpression& pattern);
+    bool waitForExit(std::chrono::milliseconds timeout);
+    int exitCode() const { return m_process.exitCode(); }
+    QProcess::ExitStatus exitStatus() const { return m_process.exitStatus(); }
+    QString output();
+
+    // Peak resident memory of the process so far (VmHWM), in bytes; 0 if unknown.
+    std::uint64_t peakRssBytes() const;
+
+private:
+    QTemporaryDir m_dir;
+    QProcess m_process;
+    QString m_output;
+    std::vector<std::uint16_t> m_ports;
+};
+
+struct CommandResult {
+    int exitCode = -1;
+    QString output;
+};
+// Runs gaetwaed with `args` to completion (e.g. --check).
+CommandResult runGaetwaed(const QStringList& args, std::chrono::milliseconds timeout = 20s);
+
+} // namespace gaetwae::test
