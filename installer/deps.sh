@@ -8,10 +8,8 @@ PACKAGES="
   libboost-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libbrotli-dev libsqlite3-dev sqlite3
-  libhiredis-dev redis-server
   qt6-base-dev qt6-base-dev-tools qt6-charts-dev qt6-websockets-dev libqt6opengl6-dev libxkbcommon-dev
   libqt6sql6-sqlite qt6-qpa-plugins libgl-dev
-  xvfb xauth
   wrk haproxy nginx procps util-linux
 "
 
@@ -33,7 +31,7 @@ if [ -n "$missing" ]; then
 fi
 
 # The distribution packages enable services we only run on demand (benchmarks, tests).
-for svc in nginx haproxy redis-server; do
+for svc in nginx haproxy; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$svc" >/dev/null 2>&1; then
         systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi

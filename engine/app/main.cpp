@@ -139,6 +139,13 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
     }
 }
 
+// --check prints plain lines (file:line:column: field: message), like a compiler or nginx -t.
+void printPlain(const std::vector<config::ConfigError>& errors) {
+    for (const auto& error : errors) {
+        std::cerr << error.toString() << '\n';
+    }
+}
+
 // What --check adds to parsing: resolving every instance host, as start-up would.
 std::vector<config::ConfigError> checkRuntime(const config::LoadedConfig& loaded) {
     core::InstanceRegistry registry;
@@ -168,20 +175,20 @@ int main(int argc, char** argv) {
 
     const auto loaded = loadConfig(*cl);
     const std::string source = cl->configPath ? *cl->configPath : std::string(config::kBuiltinDemoConfigName);
+    if (cl->check) {
+        const auto errors = loaded.ok() ? checkRuntime(*loaded.loaded) : loaded.errors;
+        if (!errors.empty()) {
+            printPlain(errors);
+            std::cerr << source << ": " << errors.size() << " error(s)\n";
+            return 1;
+        }
+        std::cout << source << ": configuration is valid\n";
+        return 0;
+    }
     if (!loaded.ok()) {
         printErrors(loaded.errors);
         spdlog::error("{}: {} error(s); not started", source, loaded.errors.size());
         return 1;
-    }
-    if (cl->check) {
-        const auto errors = checkRuntime(*loaded.loaded);
-        if (!errors.empty()) {
-            printErrors(errors);
-            spdlog::error("{}: {} error(s)", source, errors.size());
-            return 1;
-        }
-        spdlog::info("{}: configuration is valid", source);
-        return 0;
     }
     raiseFileLimit();
 

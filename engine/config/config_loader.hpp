@@ -19,7 +19,7 @@ struct LoadedConfig {
 
 struct ConfigLoadResult {
     std::optional<LoadedConfig> loaded;
-    std::vector<ConfigError> errors; // every problem, in file order of discovery
+    std::vector<ConfigError> errors; // every problem, in file order
 
     bool ok() const { return loaded.has_value(); }
     std::string errorText() const; // one line per error

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <regex>
 
@@ -182,6 +183,10 @@ std::vector<ConfigError> locateDiagnostics(const model::Diagnostics& diagnostics
         errors.push_back({sourceName, locations.locate(d), d.pointer.empty() ? "" : model::displayPath(d.pointer),
                           d.message});
     }
+    // In file order, as an editor shows them; problems without a position go first.
+    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
+        return std::pair(a.location.line, a.location.column) < std::pair(b.location.line, b.location.column);
+    });
     return errors;
 }
 
