@@ -34,6 +34,17 @@ void appendJsonString(fmt::memory_buffer& out, std::string_view text) {
     out.push_back('"');
 }
 
+// ,"key":"value" (no comma before the first member).
+void appendMember(fmt::memory_buffer& out, std::string_view key, std::string_view value, bool first = false) {
+    if (!first) {
+        out.push_back(',');
+    }
+    out.push_back('"');
+    out.append(key);
+    out.append(std::string_view("\":"));
+    appendJsonString(out, value);
+}
+
 std::string_view orDash(std::string_view text) {
     return text.empty() ? std::string_view("-") : text;
 }
@@ -94,25 +105,17 @@ void AccessLog::write(const AccessRecord& r) {
     }
     fmt::memory_buffer out;
     if (m_format == model::AccessLogFormat::Json) {
-        out.append(std::string_view("\"client\":"));
-        appendJsonString(out, r.clientIp);
-        out.append(std::string_view(",\"method\":"));
-        appendJsonString(out, r.method);
-        out.append(std::string_view(",\"path\":"));
-        appendJsonString(out, r.path);
+        appendMember(out, "client", r.clientIp, true);
+        appendMember(out, "method", r.method);
+        appendMember(out, "path", r.path);
         fmt::format_to(std::back_inserter(out), ",\"protocol\":\"HTTP/1.{}\",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}",
                        r.version == 10 ? 0 : 1, r.status, r.bytesIn, r.bytesOut);
-        out.append(std::string_view(",\"route\":"));
-        appendJsonString(out, r.route);
-        out.append(std::string_view(",\"pool\":"));
-        appendJsonString(out, r.pool);
-        out.append(std::string_view(",\"instance\":"));
-        appendJsonString(out, r.instance);
-        out.append(std::string_view(",\"request_id\":"));
-        appendJsonString(out, r.requestId);
+        appendMember(out, "route", r.route);
+        appendMember(out, "pool", r.pool);
+        appendMember(out, "instance", r.instance);
+        appendMember(out, "request_id", r.requestId);
         if (!r.error.empty()) {
-            out.append(std::string_view(",\"error\":"));
-            appendJsonString(out, r.error);
+            appendMember(out, "error", r.error);
         }
         fmt::format_to(std::back_inserter(out), ",\"duration_ms\":{:.3f}", r.totalMs);
         if (r.upstreamMs >= 0) {

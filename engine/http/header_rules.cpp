@@ -87,6 +87,28 @@ void appendFraming(std::string& out, BodyFraming framing, std::uint64_t contentL
     }
 }
 
+// One Via field: the values received, in order, then this hop (RFC 9110 7.6.3).
+void appendVia(std::string& out, const HeaderBlock& headers, bool received, const std::string& ownVia) {
+    if (!received && ownVia.empty()) {
+        return;
+    }
+    out.append("Via: ");
+    bool first = true;
+    for (std::size_t i = 0; i < headers.size() && received; ++i) {
+        const auto field = headers[i];
+        if (field.id == bhttp::field::via) {
+            out.append(first ? "" : ", ");
+            out.append(field.value);
+            first = false;
+        }
+    }
+    if (!ownVia.empty()) {
+        out.append(first ? "" : ", ");
+        out.append(ownVia);
+    }
+    out.append("\r\n");
+}
+
 } // namespace
 
 HeaderPolicy HeaderPolicy::fromConfig(const model::HeadersConfig& config) {
@@ -168,24 +190,7 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
         appendField(out, kForwardedHost, context.host);
     }
 
-    const std::string& ownVia = request.version >= 11 ? policy.via11 : policy.via10;
-    if (via > 0 || !ownVia.empty()) {
-        out.append("Via: ");
-        bool first = true;
-        for (std::size_t i = 0; i < headers.size() && via > 0; ++i) {
-            const auto field = headers[i];
-            if (field.id == bhttp::field::via) {
-                out.append(first ? "" : ", ");
-                out.append(field.value);
-                first = false;
-            }
-        }
-        if (!ownVia.empty()) {
-            out.append(first ? "" : ", ");
-            out.append(ownVia);
-        }
-        out.append("\r\n");
-    }
+    appendVia(out, headers, via > 0, request.version >= 11 ? policy.via11 : policy.via10);
 
     appendField(out, policy.requestIdHeader, context.requestId);
     appendFraming(out, context.framing, context.contentLength);
@@ -234,24 +239,7 @@ void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamR
         appendField(out, field.name, field.value);
     }
 
-    const std::string& ownVia = response.version >= 11 ? policy.via11 : policy.via10;
-    if (via > 0 || !ownVia.empty()) {
-        out.append("Via: ");
-        bool first = true;
-        for (std::size_t i = 0; i < headers.size() && via > 0; ++i) {
-            const auto field = headers[i];
-            if (field.id == bhttp::field::via) {
-                out.append(first ? "" : ", ");
-                out.append(field.value);
-                first = false;
-            }
-        }
-        if (!ownVia.empty()) {
-            out.append(first ? "" : ", ");
-            out.append(ownVia);
-        }
-        out.append("\r\n");
-    }
+    appendVia(out, headers, via > 0, response.version >= 11 ? policy.via11 : policy.via10);
     if (policy.echoRequestId) {
         appendField(out, policy.requestIdHeader, context.requestId);
     }

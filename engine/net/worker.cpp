@@ -87,13 +87,17 @@ void Worker::removeListener(const std::string& key) {
     m_listeners.erase(it);
 }
 
-void Worker::beginDrain() {
-    m_draining = true;
+void Worker::closeListeners() {
     for (auto& [key, listener] : m_listeners) {
         error_code ignored;
         listener->acceptor.close(ignored);
     }
     m_listeners.clear();
+}
+
+void Worker::beginDrain() {
+    m_draining = true;
+    closeListeners();
     // Idle keep-alive connections go now; busy ones finish their request and close after it.
     for (auto it = m_sessions.begin(); it != m_sessions.end();) {
         http::DownstreamSession& session = *it++;
@@ -104,11 +108,7 @@ void Worker::beginDrain() {
 }
 
 void Worker::closeAll() {
-    for (auto& [key, listener] : m_listeners) {
-        error_code ignored;
-        listener->acceptor.close(ignored);
-    }
-    m_listeners.clear();
+    closeListeners();
     for (auto it = m_sessions.begin(); it != m_sessions.end();) {
         http::DownstreamSession& session = *it++;
         session.close();

@@ -68,6 +68,7 @@ private:
     };
 
     Task<void> acceptLoop(std::shared_ptr<Listener> listener);
+    void closeListeners();
     Task<void> runSession(Socket socket);
 
     std::size_t m_index;

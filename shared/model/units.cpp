@@ -51,10 +51,9 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-} // namespace
-
-std::optional<Duration> parseDuration(std::string_view text) {
-    static constexpr std::array<Unit, 4> units{{{"ms", 1.0}, {"s", 1000.0}, {"m", 60'000.0}, {"h", 3'600'000.0}}};
+// "<number><unit>" -> number * factor, which must be a whole number no larger than `max`.
+template <std::size_t N>
+std::optional<double> parseWithUnit(std::string_view text, const std::array<Unit, N>& units, double max) {
     const auto split = splitNumber(trim(text));
     if (!split) {
         return std::nullopt;
@@ -62,28 +61,44 @@ std::optional<Duration> parseDuration(std::string_view text) {
     const auto [value, suffix] = *split;
     for (const auto& unit : units) {
         if (suffix == unit.suffix) {
-            const double ms = value * unit.factor;
-            if (ms > 1e15 || ms != std::floor(ms)) {
-                return std::nullopt; // sub-millisecond precision or absurd values are mistakes
+            const double scaled = value * unit.factor;
+            if (scaled > max || scaled != std::floor(scaled)) {
+                return std::nullopt;
             }
-            return Duration{static_cast<Duration::rep>(ms)};
+            return scaled;
         }
     }
     return std::nullopt;
 }
 
+} // namespace
+
+std::optional<Duration> parseDuration(std::string_view text) {
+    static constexpr std::array<Unit, 4> units{{{"ms", 1.0}, {"s", 1000.0}, {"m", 60'000.0}, {"h", 3'600'000.0}}};
+    // Sub-millisecond precision or absurd values are mistakes.
+    const auto ms = parseWithUnit(text, units, 1e15);
+    return ms ? std::optional<Duration>(Duration{static_cast<Duration::rep>(*ms)}) : std::nullopt;
+}
+
+namespace {
+
+// The largest unit (listed largest first) that divides `value` exactly.
+template <class Int, std::size_t N>
+std::string formatExact(Int value, const std::array<std::pair<Int, std::string_view>, N>& units) {
+    for (const auto& [factor, suffix] : units) {
+        if (value != 0 && value % factor == 0) {
+            return std::to_string(value / factor) + std::string(suffix);
+        }
+    }
+    return std::to_string(value);
+}
+
+} // namespace
+
 std::string formatDuration(Duration value) {
-    const auto ms = value.count();
-    if (ms != 0 && ms % 3'600'000 == 0) {
-        return std::to_string(ms / 3'600'000) + "h";
-    }
-    if (ms != 0 && ms % 60'000 == 0) {
-        return std::to_string(ms / 60'000) + "m";
-    }
-    if (ms != 0 && ms % 1000 == 0) {
-        return std::to_string(ms / 1000) + "s";
-    }
-    return std::to_string(ms) + "ms";
+    static constexpr std::array<std::pair<Duration::rep, std::string_view>, 4> units{
+        {{3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}}};
+    return value.count() == 0 ? "0ms" : formatExact(value.count(), units);
 }
 
 std::optional<std::uint64_t> parseSize(std::string_view text) {
@@ -101,34 +116,14 @@ std::optional<std::uint64_t> parseSize(std::string_view text) {
                                                  {"KB", 1000.0},
                                                  {"MB", 1e6},
                                                  {"GB", 1e9}}};
-    const auto split = splitNumber(trim(text));
-    if (!split) {
-        return std::nullopt;
-    }
-    const auto [value, suffix] = *split;
-    for (const auto& unit : units) {
-        if (suffix == unit.suffix) {
-            const double bytes = value * unit.factor;
-            if (bytes > 1.8e19 || bytes != std::floor(bytes)) {
-                return std::nullopt;
-            }
-            return static_cast<std::uint64_t>(bytes);
-        }
-    }
-    return std::nullopt;
+    const auto bytes = parseWithUnit(text, units, 1.8e19);
+    return bytes ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*bytes)) : std::nullopt;
 }
 
 std::string formatSize(std::uint64_t bytes) {
-    if (bytes != 0 && bytes % 1073741824 == 0) {
-        return std::to_string(bytes / 1073741824) + "GiB";
-    }
-    if (bytes != 0 && bytes % 1048576 == 0) {
-        return std::to_string(bytes / 1048576) + "MiB";
-    }
-    if (bytes != 0 && bytes % 1024 == 0) {
-        return std::to_string(bytes / 1024) + "KiB";
-    }
-    return std::to_string(bytes);
+    static constexpr std::array<std::pair<std::uint64_t, std::string_view>, 3> units{
+        {{1073741824, "GiB"}, {1048576, "MiB"}, {1024, "KiB"}}};
+    return formatExact(bytes, units);
 }
 
 } // namespace gaetwae::model
