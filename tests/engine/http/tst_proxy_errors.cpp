@@ -263,6 +263,31 @@ private slots:
         QCOMPARE(backend.requestsReceived(), std::uint64_t(0));
     }
 
+    void connectionCapHoldsNewClientsInTheBacklog() {
+        FakeBackend backend("b");
+        TestGateway gateway(gatewayYaml({backend.address()}, "limits: {max_connections: 2}\n"));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        auto first = std::make_unique<TestClient>(gateway.port());
+        TestClient second(gateway.port());
+        QCOMPARE(first->get("/api/1")->status, 200);
+        QCOMPARE(second.get("/api/2")->status, 200);
+        TestClient third(gateway.port(), 10s); // connects (kernel backlog), but is not accepted yet
+        QVERIFY(third.sendRaw("GET /api/3 HTTP/1.1\r\nHost: h\r\n\r\n"));
+        // Held back: an uncapped gateway answers in about a millisecond, so 300 ms of silence
+        // is a clear signal (and a capped one can never answer here, so this cannot flake).
+        third.setTimeout(300ms);
+        QVERIFY(!third.readResponse());
+        QCOMPARE(third.error(), std::string("recv: timed out"));
+        QCOMPARE(gateway.engine().activeConnections(), std::int64_t(2));
+        QCOMPARE(backend.requestsReceived(), std::uint64_t(2));
+        first.reset(); // frees a slot: the waiting client is accepted and served
+        third.setTimeout(10s);
+        const auto response = third.readResponse();
+        QVERIFY2(response, third.error().c_str());
+        QCOMPARE(response->status, 200);
+        QCOMPARE(backend.requestsReceived(), std::uint64_t(3));
+    }
+
     void upstreamHeaderTooLargeIs502() {
         FakeBackend backend("b", [](const ReceivedRequest&) {
             Reply reply;
