@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 namespace gaetwae::engine::core {
 
@@ -24,6 +25,29 @@ struct EngineShared {
             drainCondition.notify_all();
         }
     }
+};
+
+// One counted client connection, claimed the moment it is accepted (so the accept loop sees it
+// before deciding whether to accept another) and released when the session ends.
+class ConnectionSlot {
+public:
+    explicit ConnectionSlot(EngineShared& shared)
+        : m_shared(&shared) {
+        m_shared->connectionOpened();
+    }
+    ConnectionSlot(ConnectionSlot&& other) noexcept
+        : m_shared(std::exchange(other.m_shared, nullptr)) {}
+    ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+    ~ConnectionSlot() {
+        if (m_shared != nullptr) {
+            m_shared->connectionClosed();
+        }
+    }
+
+private:
+    EngineShared* m_shared;
 };
 
 } // namespace gaetwae::engine::core

@@ -90,14 +90,11 @@ DownstreamSession::DownstreamSession(net::Worker& worker, Socket socket)
     , m_in(kInitialBuffer)
     , m_clientIp(clientAddress(m_socket)) {
     worker.registerSession(*this);
-    worker.shared().connectionOpened();
     error_code ignored;
     m_socket.set_option(tcp::no_delay(true), ignored);
 }
 
-DownstreamSession::~DownstreamSession() {
-    m_worker.shared().connectionClosed();
-}
+DownstreamSession::~DownstreamSession() = default;
 
 void DownstreamSession::close() {
     m_closing = true;

@@ -152,13 +152,14 @@ Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
         if (m_draining || !m_routing) {
             continue; // socket closes as it goes out of scope
         }
-        asio::co_spawn(m_io, runSession(std::move(socket)), asio::detached);
+        asio::co_spawn(m_io, runSession(std::move(socket), core::ConnectionSlot(m_shared)), asio::detached);
     }
 }
 
-Task<void> Worker::runSession(Socket socket) {
+Task<void> Worker::runSession(Socket socket, [[maybe_unused]] core::ConnectionSlot slot) {
     http::DownstreamSession session(*this, std::move(socket));
     co_await session.run();
+    // `slot` goes after `session`: the connection counts until its socket is closed.
 }
 
 } // namespace gaetwae::engine::net

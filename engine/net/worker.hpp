@@ -69,7 +69,7 @@ private:
 
     Task<void> acceptLoop(std::shared_ptr<Listener> listener);
     void closeListeners();
-    Task<void> runSession(Socket socket);
+    Task<void> runSession(Socket socket, core::ConnectionSlot slot);
 
     std::size_t m_index;
     core::EngineShared& m_shared;
