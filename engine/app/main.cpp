@@ -148,7 +148,8 @@ void printPlain(const std::vector<config::ConfigError>& errors) {
 
 // What --check adds to parsing: resolving every instance host, as start-up would.
 std::vector<config::ConfigError> checkRuntime(const config::LoadedConfig& loaded) {
-    core::InstanceRegistry registry;
+    core::SystemClock clock;
+    core::InstanceRegistry registry(clock);
     gaetwae::model::Diagnostics diagnostics;
     core::buildRuntimeSnapshot(loaded.config, 1, registry, nullptr, diagnostics);
     return config::locateDiagnostics(diagnostics, loaded.locations, loaded.sourceName);

@@ -1,7 +1,8 @@
 #pragma once
 
+#include "engine/core/clock.hpp"
 #include "engine/health/instance_state.hpp"
-#include "shared/model/config.hpp"
+#include "shared/model/pool_config.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gaetwae::engine::balancing {
@@ -19,20 +21,22 @@ struct InstanceSnapshot {
     std::string address;
     std::uint32_t weight = 1;
     std::shared_ptr<health::InstanceState> state;
+    std::string stickyValue; // opaque cookie value naming this instance (sticky sessions)
 };
 
 // An immutable view of a pool, rebuilt whenever membership or config changes (never mutated in
-// place), so a pick needs no lock.
+// place), so a pick needs no lock. `config` carries the pool's policies.
 struct PoolSnapshot {
     std::string name;
-    model::Strategy strategy = model::Strategy::RoundRobin;
+    model::PoolConfig config;
     std::vector<InstanceSnapshot> instances;
+};
 
-    // Eligible to receive new requests: positive weight and the instance's state allows it.
-    bool eligible(std::size_t index) const {
-        const auto& instance = instances[index];
-        return instance.weight > 0 && (!instance.state || instance.state->acceptsTraffic());
-    }
+// Header access for strategies that hash a header or cookie. Implemented by the HTTP layer.
+class HeaderLookup {
+public:
+    virtual ~HeaderLookup() = default;
+    virtual std::optional<std::string_view> header(std::string_view name) const = 0;
 };
 
 // What a strategy may hash or inspect about a request. Views are valid for the pick only.
@@ -41,24 +45,28 @@ struct RequestKey {
     std::string_view host;
     std::string_view path;
     std::string_view query;
+    const HeaderLookup* headers = nullptr;
 };
 
 // Why an instance was chosen, for the admin API's sampled decision log.
 struct PickTrace {
     struct Candidate {
         std::size_t index;
-        double score;
+        double weight;
+        double score; // lower wins for scoring strategies; 0 where it does not apply
     };
     std::vector<Candidate> candidates;
     std::vector<std::pair<std::size_t, std::string>> excluded; // index and reason
-    std::string note;
+    bool panic = false;
+    std::string note; // how the choice was made ("smooth weighted round robin", "probe idle"...)
 };
 
-// A balancing strategy. One instance per pool and worker; pick() is synchronous and only reads the
-// snapshot (a strategy may keep its own cursor). Contract:
-//  - returns the index of an eligible instance, or nullopt when none is eligible;
+// A balancing strategy: one instance per pool and worker, rebuilt with each snapshot. pick() is
+// synchronous and reads only the snapshot and shared instance state (a strategy may keep its own
+// cursor). Contract:
+//  - returns the index of an instance that may take a new request now, or nullopt when none can;
 //  - never returns an index listed in `avoid` while another eligible instance exists;
-//  - fills `trace` (when given) with the candidates and exclusions behind the choice.
+//  - fills `trace` (when given) with the candidates, scores and exclusions behind the choice.
 class Balancer {
 public:
     virtual ~Balancer() = default;

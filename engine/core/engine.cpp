@@ -1,5 +1,8 @@
 #include "engine/core/engine.hpp"
 
+#include "engine/balancing/candidates.hpp"
+#include "engine/core/random.hpp"
+#include "engine/health/health_manager.hpp"
 #include "engine/net/worker.hpp"
 #include "shared/model/address.hpp"
 #include "shared/model/config_validation.hpp"
@@ -15,7 +18,11 @@ Engine::Engine()
     : Engine(Options{}) {}
 
 Engine::Engine(Options options)
-    : m_options(options) {
+    : m_options(options)
+    , m_clock(options.clock != nullptr ? options.clock : &m_systemClock)
+    , m_seed(options.seed != 0 ? options.seed : randomSeed())
+    , m_registry(*m_clock) {
+    m_health = std::make_unique<health::HealthManager>(m_control, *m_clock, m_events, m_seed ^ 0xc0ffee);
     m_controlGuard.emplace(m_control.get_executor());
     m_controlThread = std::thread([this] {
         try {
@@ -29,6 +36,7 @@ Engine::Engine(Options options)
 Engine::~Engine() {
     shutdown(std::chrono::milliseconds(0));
     stopControl();
+    m_health.reset();
 }
 
 void Engine::stopControl() {
@@ -50,8 +58,9 @@ model::Diagnostics Engine::start(const model::GatewayConfig& config) {
     if (count == 0) {
         count = std::max(1u, std::thread::hardware_concurrency());
     }
+    const net::WorkerServices services{m_clock, m_health.get(), &m_events, m_seed};
     for (unsigned i = 0; i < count; ++i) {
-        m_workers.push_back(std::make_unique<net::Worker>(i, m_shared));
+        m_workers.push_back(std::make_unique<net::Worker>(i, m_shared, services));
     }
     auto diagnostics = applyLocked(config, true);
     if (!diagnostics.empty()) {
@@ -178,9 +187,15 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     m_registry.retain(config);
     m_snapshot = std::move(snapshot);
     m_version = m_snapshot->version;
+    m_health->apply(m_snapshot);
     if (!starting) {
         spdlog::info("configuration version {} applied", m_version);
     }
+    EngineEvent event;
+    event.kind = EngineEvent::Kind::Config;
+    event.to = std::to_string(m_version);
+    event.detail = starting ? "configuration loaded" : "configuration applied";
+    m_events.publish(std::move(event));
     return diagnostics;
 }
 
@@ -232,6 +247,7 @@ void Engine::shutdown(std::chrono::milliseconds drainTimeout) {
     if (left > 0) {
         spdlog::warn("drain ended with {} connection(s) still open; closing them", left);
     }
+    m_health->stop();
     for (auto& worker : m_workers) {
         worker->join(); // closes everything left and stops the loop
     }
@@ -272,6 +288,38 @@ std::uint64_t Engine::upstreamConnectionsOpened() {
         onEveryWorker([&](net::Worker& worker) { total += worker.upstreams().connectionsOpened(); });
     }
     return total;
+}
+
+std::vector<Engine::InstanceStatus> Engine::instanceStatuses() const {
+    std::lock_guard lock(m_mutex);
+    std::vector<InstanceStatus> out;
+    if (!m_snapshot) {
+        return out;
+    }
+    const auto now = m_clock->now();
+    for (const auto& runtime : m_snapshot->pools) {
+        const auto& pool = *runtime.snapshot;
+        for (const auto& instance : pool.instances) {
+            const auto& state = *instance.state;
+            InstanceStatus status;
+            status.pool = pool.name;
+            status.id = instance.id;
+            status.address = instance.address;
+            status.weight = instance.weight;
+            status.adminState = state.adminState.load();
+            status.healthy = state.healthy.load();
+            status.ejected = state.ejected.load();
+            status.breaker = std::string(health::toString(state.breaker.state()));
+            status.activeRequests = state.activeRequests.load();
+            status.requests = state.requests.load();
+            status.failures = state.failures.load();
+            status.slowStartFactor =
+                balancing::slowStartFactor(pool.config.slowStart, fromNanos(state.availableSinceNs.load()), now);
+            status.latencyMs = state.latency.peakEwmaMs();
+            out.push_back(std::move(status));
+        }
+    }
+    return out;
 }
 
 void Engine::scheduleLogFlush() {

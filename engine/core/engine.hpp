@@ -1,6 +1,8 @@
 #pragma once
 
+#include "engine/core/clock.hpp"
 #include "engine/core/engine_shared.hpp"
+#include "engine/core/event_bus.hpp"
 #include "engine/core/runtime_snapshot.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/listener.hpp"
@@ -22,6 +24,9 @@
 namespace gaetwae::engine::net {
 class Worker;
 }
+namespace gaetwae::engine::health {
+class HealthManager;
+}
 
 namespace gaetwae::engine::core {
 
@@ -34,7 +39,26 @@ namespace gaetwae::engine::core {
 class Engine {
 public:
     struct Options {
-        unsigned workers = 0; // overrides the config's `workers` when non-zero
+        unsigned workers = 0;         // overrides the config's `workers` when non-zero
+        const Clock* clock = nullptr; // default: the system clock (tests inject a manual one)
+        std::uint64_t seed = 0;       // 0: random; fixed seeds make balancing reproducible
+    };
+
+    // Live state of one instance, for status pages, the admin API and tests.
+    struct InstanceStatus {
+        std::string pool;
+        std::string id;
+        std::string address;
+        std::uint32_t weight = 0;
+        model::InstanceState adminState = model::InstanceState::Enabled;
+        bool healthy = true;
+        bool ejected = false;
+        std::string breaker;
+        std::int64_t activeRequests = 0;
+        std::uint64_t requests = 0;
+        std::uint64_t failures = 0;
+        double slowStartFactor = 1.0;
+        double latencyMs = 0;
     };
 
     explicit Engine(Options options);
@@ -61,6 +85,9 @@ public:
     std::int64_t activeConnections() const { return m_shared.connections.load(); }
     // Upstream connections opened by all workers so far (keep-alive reuse is visible here).
     std::uint64_t upstreamConnectionsOpened();
+    std::vector<InstanceStatus> instanceStatuses() const;
+    EventBus& events() { return m_events; }
+    const Clock& clock() const { return *m_clock; }
 
     // The control thread's event loop, for control-plane services (signals, demo backends, ...).
     asio::io_context& control() { return m_control; }
@@ -83,12 +110,17 @@ private:
     void scheduleLogFlush();
 
     Options m_options;
+    SystemClock m_systemClock;
+    const Clock* m_clock;
+    std::uint64_t m_seed;
+    EventBus m_events;
     EngineShared m_shared;
     mutable std::mutex m_mutex;
     std::vector<std::unique_ptr<net::Worker>> m_workers;
     std::vector<ListenerEntry> m_listeners; // in config order
     std::uint64_t m_nextListenerId = 0;
     InstanceRegistry m_registry;
+    std::unique_ptr<health::HealthManager> m_health;
     std::shared_ptr<const RuntimeSnapshot> m_snapshot;
     std::uint64_t m_version = 0;
     std::atomic<bool> m_running{false};

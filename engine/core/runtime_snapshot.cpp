@@ -1,5 +1,6 @@
 #include "engine/core/runtime_snapshot.hpp"
 
+#include "engine/policy/sticky_session.hpp"
 #include "shared/model/address.hpp"
 
 #include <netdb.h>
@@ -38,9 +39,18 @@ std::shared_ptr<health::InstanceState> InstanceRegistry::obtain(const std::strin
     std::lock_guard lock(m_mutex);
     auto& state = m_states[{pool, instance}];
     if (!state) {
-        state = std::make_shared<health::InstanceState>();
+        state = std::make_shared<health::InstanceState>(pool, instance, m_clock.now());
     }
     return state;
+}
+
+std::shared_ptr<PoolCounters> InstanceRegistry::counters(const std::string& pool) {
+    std::lock_guard lock(m_mutex);
+    auto& counters = m_pools[pool];
+    if (!counters) {
+        counters = std::make_shared<PoolCounters>();
+    }
+    return counters;
 }
 
 void InstanceRegistry::retain(const model::GatewayConfig& config) {
@@ -50,6 +60,9 @@ void InstanceRegistry::retain(const model::GatewayConfig& config) {
         const bool keep = pool != nullptr && std::any_of(pool->instances.begin(), pool->instances.end(),
                                                          [&](const auto& i) { return i.id == it->first.second; });
         it = keep ? std::next(it) : m_states.erase(it);
+    }
+    for (auto it = m_pools.begin(); it != m_pools.end();) {
+        it = config.findPool(it->first) != nullptr ? std::next(it) : m_pools.erase(it);
     }
 }
 
@@ -67,8 +80,10 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         const auto& poolConfig = config.pools[p];
         auto pool = std::make_shared<balancing::PoolSnapshot>();
         pool->name = poolConfig.name;
-        pool->strategy = poolConfig.strategy;
+        pool->config = poolConfig;
+        pool->config.instances.clear(); // the instances live below, with their state
         RuntimePool runtime;
+        runtime.counters = registry.counters(poolConfig.name);
         for (std::size_t i = 0; i < poolConfig.instances.size(); ++i) {
             const auto& instanceConfig = poolConfig.instances[i];
             const auto pointer = "/pools/" + std::to_string(p) + "/instances/" + std::to_string(i) + "/address";
@@ -85,7 +100,8 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
             }
             pool->instances.push_back(balancing::InstanceSnapshot{
                 instanceConfig.id, instanceConfig.address, instanceConfig.weight,
-                registry.obtain(poolConfig.name, instanceConfig.id)});
+                registry.obtain(poolConfig.name, instanceConfig.id),
+                policy::stickyCookieValue(poolConfig.name, instanceConfig.id)});
             runtime.endpoints.push_back(*endpoint);
         }
         runtime.snapshot = std::move(pool);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engine/balancing/balancer.hpp"
+#include "engine/core/clock.hpp"
 #include "engine/http/access_log.hpp"
 #include "engine/http/header_rules.hpp"
 #include "engine/net/asio.hpp"
@@ -17,9 +18,19 @@
 
 namespace gaetwae::engine::core {
 
+// Pool-wide counters shared by every worker (Envoy-style circuit-breaking limits).
+struct PoolCounters {
+    std::atomic<std::int64_t> activeRequests{0};
+    std::atomic<std::int64_t> pendingRequests{0}; // waiting for a connection or a retry
+    std::atomic<std::int64_t> activeRetries{0};
+    std::atomic<std::uint64_t> retries{0};        // since start
+    std::atomic<std::uint64_t> overflows{0};      // requests refused by a pool limit
+};
+
 struct RuntimePool {
     std::shared_ptr<const balancing::PoolSnapshot> snapshot;
     std::vector<tcp::endpoint> endpoints; // same order as snapshot->instances
+    std::shared_ptr<PoolCounters> counters;
 };
 
 // Everything a worker needs to serve requests under one config version. Built on the control
@@ -34,17 +45,23 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
 };
 
-// Live instance states keyed by pool name and instance id, kept across snapshots so state (active
-// requests now, health and breakers later) survives reloads.
+// Live instance and pool states keyed by names, kept across snapshots so health, breakers,
+// latency averages and counters survive reloads.
 class InstanceRegistry {
 public:
+    explicit InstanceRegistry(const Clock& clock)
+        : m_clock(clock) {}
+
     std::shared_ptr<health::InstanceState> obtain(const std::string& pool, const std::string& instance);
-    // Forgets instances that are not in `config` any more.
+    std::shared_ptr<PoolCounters> counters(const std::string& pool);
+    // Forgets instances and pools that are not in `config` any more.
     void retain(const model::GatewayConfig& config);
 
 private:
+    const Clock& m_clock;
     std::mutex m_mutex;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<health::InstanceState>> m_states;
+    std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "engine/balancing/candidates.hpp"
+#include "engine/health/outcome.hpp"
 #include "engine/http/byte_buffer.hpp"
 #include "engine/http/header_rules.hpp"
 #include "engine/http/message_parser.hpp"
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace gaetwae::engine::net {
@@ -43,6 +46,19 @@ public:
     bool idle() const { return m_idle; }
     // Aborts whatever the session is waiting on; it ends shortly after.
     void close();
+
+    // How one try at an instance ended (forward.cpp).
+    enum class TryResult {
+        Response,       // a response head was read; relay it (or retry on its status)
+        ConnectFailed,  // refused or unreachable
+        ConnectTimeout,
+        Reset,          // closed or reset before a complete response head
+        Timeout,        // no response head in time
+        Protocol,       // unparseable response head
+        ClientFailed,   // the client side failed or the session closes: give up quietly
+        Answered,       // the session already answered the client (413, 408 ... while relaying the body)
+    };
+
 
 private:
     enum class Phase : std::uint8_t {
@@ -98,6 +114,14 @@ private:
                           Phase writePhase, std::chrono::milliseconds writeTimeout, std::uint64_t limit,
                           std::uint64_t& moved);
     Task<void> finish(bool linger);
+    Task<bool> readBodyToBuffer(std::uint64_t length, const net::WorkerRouting& routing, Exchange& x,
+                                bool& sentContinue);
+    std::optional<std::size_t> chooseInstance(const net::WorkerRouting& routing, std::size_t poolIndex,
+                                              const balancing::RequestKey& key, std::optional<std::size_t> sticky,
+                                              std::span<const std::size_t> tried);
+    void recordOutcome(const balancing::InstanceSnapshot& instance, const model::PoolConfig& pool,
+                       health::Outcome outcome, double latencyMs);
+    bool discardResponse(ResponseParser& parser, UpstreamConnection& connection);
 
     void arm(Phase phase, std::chrono::milliseconds timeout);
     void onTimeout();
@@ -124,6 +148,9 @@ private:
     std::string m_clientIp;
     std::array<char, 32> m_idBuffer{};
     UpstreamConnectionPtr m_upstream; // the connection in use, so a timeout can cancel it
+    SteadyTimer m_backoff;            // waits between retries
+    balancing::CandidateSet m_candidates; // scratch for sticky hashing
+    std::string m_extraLines;         // gateway-added response header lines
     std::chrono::steady_clock::time_point m_requestStart;
 };
 

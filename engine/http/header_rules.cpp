@@ -243,6 +243,7 @@ void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamR
     if (policy.echoRequestId) {
         appendField(out, policy.requestIdHeader, context.requestId);
     }
+    out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
     if (!context.keepAlive) {
         out.append("Connection: close\r\n");

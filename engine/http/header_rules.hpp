@@ -54,6 +54,7 @@ struct DownstreamResponseContext {
     std::uint64_t contentLength = 0;
     bool keepAlive = true; // false adds Connection: close
     bool passContentLength = false; // bodiless response to HEAD/304: keep the backend's length
+    std::string_view extraLines;    // complete header lines added by the gateway (Set-Cookie ...)
 };
 
 // Writes the status line and header for the client into `out` (cleared first), applying the same

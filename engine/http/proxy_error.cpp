@@ -10,7 +10,7 @@ namespace gaetwae::engine::http {
 namespace {
 
 // Indexed by ProxyError.
-constexpr std::array<ErrorInfo, 15> kErrors{{
+constexpr std::array<ErrorInfo, 17> kErrors{{
     {400, "Bad Request", "bad_request", "the request is malformed"},
     {414, "URI Too Long", "uri_too_long", "the request target exceeds the configured limit"},
     {431, "Request Header Fields Too Large", "headers_too_large", "the request header exceeds the configured limits"},
@@ -21,6 +21,8 @@ constexpr std::array<ErrorInfo, 15> kErrors{{
     {405, "Method Not Allowed", "method_not_allowed", "CONNECT is not supported by this gateway"},
     {404, "Not Found", "no_route", "no route matches this request"},
     {503, "Service Unavailable", "no_healthy_instance", "no instance of the pool can take traffic"},
+    {503, "Service Unavailable", "circuit_open", "the circuit breakers of the pool's instances are open"},
+    {503, "Service Unavailable", "pool_overloaded", "the pool is at its request limit"},
     {502, "Bad Gateway", "upstream_connect_failed", "the upstream instance refused or could not be reached"},
     {504, "Gateway Timeout", "upstream_connect_timeout", "connecting to the upstream instance timed out"},
     {502, "Bad Gateway", "upstream_reset", "the upstream closed the connection before a complete response"},

@@ -23,6 +23,8 @@ enum class ProxyError {
     MethodNotAllowed,       // 405 (CONNECT on a reverse proxy)
     NoRoute,                // 404
     NoInstance,             // 503 pool has no instance that can take traffic
+    CircuitOpen,            // 503 every available instance has its circuit breaker open
+    PoolOverloaded,         // 503 a pool limit (active or pending requests) is reached
     UpstreamConnectFailed,  // 502 refused / unreachable
     UpstreamConnectTimeout, // 504
     UpstreamReset,          // 502 closed or reset before a complete response head

@@ -4,29 +4,22 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
 
 #include <unistd.h>
 
 namespace gaetwae::engine::net {
 
-namespace {
 
-std::uint64_t randomSeed() {
-    std::random_device device;
-    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
-}
-
-} // namespace
-
-Worker::Worker(std::size_t index, core::EngineShared& shared)
+Worker::Worker(std::size_t index, core::EngineShared& shared, const WorkerServices& services)
     : m_index(index)
     , m_shared(shared)
+    , m_services(services)
+    , m_random(services.seed + index * 0x9e3779b97f4a7c15ULL)
     // Sockets of a worker are only touched from its thread, so the reactor's per-descriptor
     // locking is pure overhead; the scheduler stays locked because other threads post to it.
     , m_io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)
     , m_upstreams(m_io)
-    , m_requestIds(randomSeed() + index) {}
+    , m_requestIds(core::randomSeed() + index) {}
 
 Worker::~Worker() {
     join();
@@ -57,7 +50,7 @@ void Worker::applySnapshot(std::shared_ptr<const core::RuntimeSnapshot> snapshot
     auto routing = std::make_shared<WorkerRouting>();
     routing->balancers.reserve(snapshot->pools.size());
     for (const auto& pool : snapshot->pools) {
-        routing->balancers.push_back(balancing::makeBalancer(*pool.snapshot));
+        routing->balancers.push_back(balancing::makeBalancer(*pool.snapshot, clock(), m_random));
     }
     m_upstreams.configure(snapshot->config.upstream.maxIdlePerInstance, snapshot->config.timeouts.upstreamIdle);
     routing->snapshot = std::move(snapshot);

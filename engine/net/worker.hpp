@@ -2,6 +2,9 @@
 
 #include "engine/balancing/balancer.hpp"
 #include "engine/core/engine_shared.hpp"
+#include "engine/core/event_bus.hpp"
+#include "engine/core/random.hpp"
+#include "engine/health/health_events.hpp"
 #include "engine/core/runtime_snapshot.hpp"
 #include "engine/http/downstream_session.hpp"
 #include "engine/http/request_id.hpp"
@@ -29,9 +32,17 @@ struct WorkerRouting {
 // One event loop on one thread with its own acceptors, sessions and upstream connections:
 // shared nothing with other workers but EngineShared and instance state atomics. Other threads
 // talk to it only through post().
+// What a worker gets from the engine: time, the control plane's health sink and the event bus.
+struct WorkerServices {
+    const core::Clock* clock = nullptr;
+    health::HealthEvents* health = nullptr;
+    core::EventBus* events = nullptr;
+    std::uint64_t seed = 0;
+};
+
 class Worker {
 public:
-    Worker(std::size_t index, core::EngineShared& shared);
+    Worker(std::size_t index, core::EngineShared& shared, const WorkerServices& services);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -57,6 +68,10 @@ public:
     http::UpstreamPool& upstreams() { return m_upstreams; }
     http::RequestIdGenerator& requestIds() { return m_requestIds; }
     core::EngineShared& shared() { return m_shared; }
+    const core::Clock& clock() const { return *m_services.clock; }
+    core::Random& random() { return m_random; }
+    health::HealthEvents& health() { return *m_services.health; }
+    core::EventBus& events() { return *m_services.events; }
     bool draining() const { return m_draining; }
     void registerSession(http::DownstreamSession& session);
 
@@ -73,6 +88,8 @@ private:
 
     std::size_t m_index;
     core::EngineShared& m_shared;
+    WorkerServices m_services;
+    core::XoshiroRandom m_random;
     asio::io_context m_io;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> m_guard;
     std::thread m_thread;

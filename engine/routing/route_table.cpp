@@ -25,6 +25,8 @@ Route RouteTable::makeRoute(const model::RouteConfig& config, std::size_t poolIn
     route.poolIndex = poolIndex;
     route.stripPrefix = config.stripPrefix;
     route.rewritePrefix = config.rewritePrefix;
+    route.hasRetry = config.hasRetry;
+    route.retry = config.retry;
     return route;
 }
 

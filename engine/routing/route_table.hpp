@@ -17,6 +17,8 @@ struct Route {
     std::size_t poolIndex = 0;
     bool stripPrefix = false;
     std::string rewritePrefix;
+    bool hasRetry = false; // overrides the pool's retry policy
+    model::RetryConfig retry;
 };
 
 // Ordered routes: the first route whose host, path prefix and method all match wins, so specific

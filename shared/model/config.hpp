@@ -1,5 +1,6 @@
 #pragma once
 
+#include "shared/model/pool_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,39 +20,12 @@ namespace gaetwae::model {
 
 using namespace std::chrono_literals;
 
-enum class Strategy {
-    RoundRobin,
-};
-inline constexpr std::array<std::pair<std::string_view, Strategy>, 1> kStrategyNames{{
-    {"round_robin", Strategy::RoundRobin},
-}};
-std::string_view toString(Strategy strategy);
-
 enum class AccessLogFormat { Text, Json };
 inline constexpr std::array<std::pair<std::string_view, AccessLogFormat>, 2> kAccessLogFormatNames{{
     {"text", AccessLogFormat::Text},
     {"json", AccessLogFormat::Json},
 }};
 std::string_view toString(AccessLogFormat format);
-
-// One backend server of a pool.
-struct InstanceConfig {
-    std::string id;      // unique within its pool; appears in logs, metrics and the console
-    std::string address; // host:port
-    std::uint32_t weight = 1;
-    nlohmann::json extra = nlohmann::json::object(); // fields this version does not know (admin round trips)
-
-    bool operator==(const InstanceConfig&) const = default;
-};
-
-struct PoolConfig {
-    std::string name;
-    Strategy strategy = Strategy::RoundRobin;
-    std::vector<InstanceConfig> instances;
-    nlohmann::json extra = nlohmann::json::object();
-
-    bool operator==(const PoolConfig&) const = default;
-};
 
 struct RouteMatch {
     std::vector<std::string> hosts; // empty: any host; compared case-insensitively without the port
@@ -67,6 +41,8 @@ struct RouteConfig {
     std::string pool;
     bool stripPrefix = false;  // "/api/users" on prefix "/api" goes upstream as "/users"
     std::string rewritePrefix; // when set, replaces the matched prefix ("/api" -> "/v2")
+    bool hasRetry = false;     // the route overrides its pool's retry policy
+    RetryConfig retry;
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;
@@ -121,6 +97,12 @@ struct UpstreamConfig {
     bool operator==(const UpstreamConfig&) const = default;
 };
 
+struct DecisionLogConfig {
+    double sampleRate = 0.001; // share of balancing decisions recorded with their reasons
+
+    bool operator==(const DecisionLogConfig&) const = default;
+};
+
 struct AccessLogConfig {
     bool enabled = true;
     AccessLogFormat format = AccessLogFormat::Text;
@@ -138,6 +120,7 @@ struct GatewayConfig {
     HeadersConfig headers;
     UpstreamConfig upstream;
     AccessLogConfig accessLog;
+    DecisionLogConfig decisionLog;
     std::vector<RouteConfig> routes;
     std::vector<PoolConfig> pools;
 

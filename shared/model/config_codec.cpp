@@ -107,30 +107,6 @@ nlohmann::json withExtra(nlohmann::json object, const nlohmann::json& extra) {
 
 } // namespace
 
-InstanceConfig decodeInstance(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
-                              UnknownKeys unknownKeys) {
-    InstanceConfig instance;
-    ObjectReader r(value, pointer, diagnostics, unknownKeys);
-    r.readString("id", instance.id, true);
-    r.readString("address", instance.address, true);
-    r.readUnsigned<std::uint32_t>("weight", instance.weight, 0, kMaxWeight);
-    instance.extra = r.finish();
-    return instance;
-}
-
-PoolConfig decodePool(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
-                      UnknownKeys unknownKeys) {
-    PoolConfig pool;
-    ObjectReader r(value, pointer, diagnostics, unknownKeys);
-    r.readString("name", pool.name, true);
-    r.readEnum<Strategy>("strategy", pool.strategy, kStrategyNames);
-    r.readList("instances", pool.instances, [&](const nlohmann::json& item, const std::string& itemPointer) {
-        return decodeInstance(item, itemPointer, diagnostics, unknownKeys);
-    });
-    pool.extra = r.finish();
-    return pool;
-}
-
 RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
                         UnknownKeys unknownKeys) {
     RouteConfig route;
@@ -146,6 +122,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readString("pool", route.pool, true);
     r.readBool("strip_prefix", route.stripPrefix);
     r.readString("rewrite_prefix", route.rewritePrefix);
+    route.hasRetry = r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, route.retry); });
     route.extra = r.finish();
     return route;
 }
@@ -176,6 +153,9 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     decodeHeaders(r, config.headers);
     decodeUpstream(r, config.upstream);
     decodeAccessLog(r, config.accessLog);
+    r.readObject("decision_log", [&](ObjectReader& d) {
+        d.readDouble("sample_rate", config.decisionLog.sampleRate, 0.0, 1.0);
+    });
     r.readList("routes", config.routes, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodeRoute(item, pointer, diagnostics, unknownKeys);
     });
@@ -189,19 +169,6 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
         validateGatewayConfig(config, diagnostics);
     }
     return config;
-}
-
-nlohmann::json encodeInstance(const InstanceConfig& instance) {
-    return withExtra({{"id", instance.id}, {"address", instance.address}, {"weight", instance.weight}}, instance.extra);
-}
-
-nlohmann::json encodePool(const PoolConfig& pool) {
-    nlohmann::json instances = nlohmann::json::array();
-    for (const auto& instance : pool.instances) {
-        instances.push_back(encodeInstance(instance));
-    }
-    return withExtra({{"name", pool.name}, {"strategy", toString(pool.strategy)}, {"instances", instances}},
-                     pool.extra);
 }
 
 nlohmann::json encodeRoute(const RouteConfig& route) {
@@ -218,6 +185,9 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     }
     if (!route.rewritePrefix.empty()) {
         out["rewrite_prefix"] = route.rewritePrefix;
+    }
+    if (route.hasRetry) {
+        out["retry"] = encodeRetry(route.retry);
     }
     return withExtra(std::move(out), route.extra);
 }
@@ -260,6 +230,7 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
                          {"format", toString(a.format)},
                          {"path", a.path},
                          {"include_query", a.includeQuery}};
+    out["decision_log"] = {{"sample_rate", config.decisionLog.sampleRate}};
     nlohmann::json routes = nlohmann::json::array();
     for (const auto& route : config.routes) {
         routes.push_back(encodeRoute(route));
@@ -271,15 +242,6 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
     }
     out["pools"] = pools;
     return out;
-}
-
-std::string_view toString(Strategy strategy) {
-    for (const auto& [name, value] : kStrategyNames) {
-        if (value == strategy) {
-            return name;
-        }
-    }
-    return "unknown";
 }
 
 std::string_view toString(AccessLogFormat format) {

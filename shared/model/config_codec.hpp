@@ -24,6 +24,10 @@ InstanceConfig decodeInstance(const nlohmann::json& value, const std::string& po
 RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
                         UnknownKeys unknownKeys);
 
+// Retry policies appear on pools and (as overrides) on routes.
+void decodeRetry(ObjectReader& reader, RetryConfig& retry);
+nlohmann::json encodeRetry(const RetryConfig& retry);
+
 // Encodes every field explicitly (defaults included) so a saved file documents the live values;
 // `extra` members are merged back in.
 nlohmann::json encodeGatewayConfig(const GatewayConfig& config);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 namespace gaetwae::model {
 
@@ -152,6 +153,26 @@ bool ObjectReader::readInteger(std::string_view key, std::int64_t& out, std::int
     if (v < min || v > max) {
         m_diagnostics.error(pointerOf(key), "must be between " + std::to_string(min) + " and " + std::to_string(max) +
                                                 ", got " + std::to_string(v));
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+bool ObjectReader::readDouble(std::string_view key, double& out, double min, double max) {
+    const nlohmann::json* value = member(key);
+    if (value == nullptr) {
+        return false;
+    }
+    if (!value->is_number()) {
+        m_diagnostics.error(pointerOf(key), "expected a number, got " + std::string(describeJsonType(*value)));
+        return false;
+    }
+    const double v = value->get<double>();
+    if (!(v >= min && v <= max)) {
+        std::ostringstream message;
+        message << "must be between " << min << " and " << max << ", got " << v;
+        m_diagnostics.error(pointerOf(key), message.str());
         return false;
     }
     out = v;

@@ -45,6 +45,7 @@ public:
     bool readBool(std::string_view key, bool& out);
     bool readInteger(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max,
                      bool required = false);
+    bool readDouble(std::string_view key, double& out, double min, double max);
     bool readDuration(std::string_view key, Duration& out, Duration min, Duration max);
     bool readSize(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
     bool readStringList(std::string_view key, std::vector<std::string>& out);
@@ -80,6 +81,21 @@ public:
         }
         m_diagnostics.error(pointerOf(key), "unknown value '" + text + "', expected one of: " + allowed);
         return false;
+    }
+
+    // Reads a nested mapping member with its own reader; returns false when absent.
+    template <class Decode>
+    bool readObject(std::string_view key, Decode&& decode) {
+        const nlohmann::json* value = member(key);
+        if (value == nullptr) {
+            return false;
+        }
+        ObjectReader nested(*value, pointerOf(key), m_diagnostics, m_unknownKeys);
+        if (nested.valid()) {
+            decode(nested);
+        }
+        nested.finish();
+        return true;
     }
 
     // Decodes each element of an array member with `decode(const json&, std::string pointer)`.

@@ -216,7 +216,14 @@ private slots:
         TestGateway gateway(gatewayYaml({backend.address()}));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         verifyError(TestClient(gateway.port()).get("/api/x"), 502, "upstream_reset");
-        QCOMPARE(backend.requestsReceived(), std::uint64_t(1)); // a fresh connection is not retried
+        QCOMPARE(backend.requestsReceived(), std::uint64_t(3)); // the default policy retries a GET twice
+
+        std::string noRetries = gatewayYaml({backend.address()});
+        noRetries += "    retry: {attempts: 0}\n";
+        TestGateway strict(noRetries);
+        QVERIFY2(strict.ok(), strict.error().c_str());
+        verifyError(TestClient(strict.port()).get("/api/x"), 502, "upstream_reset");
+        QCOMPARE(backend.requestsReceived(), std::uint64_t(4));
     }
 
     void hangingBackendIs504() {

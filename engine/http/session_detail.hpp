@@ -1,0 +1,71 @@
+#pragma once
+
+// Internals shared by the session's translation units (downstream_session.cpp, forward.cpp).
+#include "engine/http/downstream_session.hpp"
+
+#include <array>
+#include <chrono>
+#include <string_view>
+
+namespace gaetwae::engine::http {
+
+namespace session_detail {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kInitialBuffer = 8 * 1024;
+constexpr std::size_t kStreamBuffer = 64 * 1024;
+constexpr std::size_t kMinRead = 4 * 1024;
+constexpr std::size_t kLingerBytes = 256 * 1024;
+constexpr milliseconds kLingerTime{1000};
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// A fixed-capacity gather list Asio accepts as a ConstBufferSequence: one writev per batch.
+class GatherList {
+public:
+    using value_type = asio::const_buffer;
+    using const_iterator = const asio::const_buffer*;
+
+    void push(asio::const_buffer buffer) {
+        if (buffer.size() > 0) {
+            m_items[m_count++] = buffer;
+        }
+    }
+    void push(std::string_view text) { push(asio::const_buffer(text.data(), text.size())); }
+    const_iterator begin() const { return m_items.data(); }
+    const_iterator end() const { return m_items.data() + m_count; }
+    bool empty() const { return m_count == 0; }
+
+private:
+    std::array<asio::const_buffer, BodySink::kMaxPieces + 4> m_items{};
+    std::size_t m_count = 0;
+};
+
+inline double millisecondsSince(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+inline std::uint32_t headerLimit(std::uint64_t configured) {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(configured, 0xffffffffu));
+}
+
+} // namespace session_detail
+
+struct DownstreamSession::Exchange {
+    bool parsed = false; // the request head parsed, so method and target are meaningful
+    std::string_view requestId;
+    std::string_view route;
+    std::string_view pool;
+    std::string_view instance;
+    std::string_view error;
+    int status = 0;
+    std::uint64_t bytesIn = 0;
+    std::uint64_t bytesOut = 0;
+    session_detail::Clock::time_point upstreamStart{};
+    double upstreamMs = -1;
+};
+
+} // namespace gaetwae::engine::http
