@@ -158,7 +158,22 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
         spdlog::warn("workers: {} takes effect after a restart; running with {}", config.workers, m_workers.size());
     }
 
-    // Commit. Workers not started yet are configured directly (they have no thread).
+    // Commit. Manual instance states and breaker settings first, so that no worker sees the new
+    // snapshot with the old ones.
+    const auto now = m_clock->now();
+    for (std::size_t p = 0; p < snapshot->pools.size(); ++p) {
+        const auto& pool = *snapshot->pools[p].snapshot;
+        const auto& poolConfig = *config.findPool(pool.name);
+        for (std::size_t i = 0; i < pool.instances.size(); ++i) {
+            auto& state = *pool.instances[i].state;
+            state.breaker.reconfigure(pool.config.circuitBreaker);
+            const auto admin = poolConfig.instances[i].state;
+            if (state.adminState.exchange(admin) != admin && admin == model::InstanceState::Enabled) {
+                state.availableSinceNs = toNanos(now); // back in rotation: slow start again
+            }
+        }
+    }
+    // Workers not started yet are configured directly (they have no thread).
     m_shared.maxConnections = config.limits.maxConnections;
     for (std::size_t w = 0; w < m_workers.size(); ++w) {
         std::vector<std::pair<std::string, std::pair<int, bool>>> adopt;

@@ -81,7 +81,6 @@ void HealthManager::adopt(const std::shared_ptr<const core::RuntimeSnapshot>& sn
     }
     m_snapshot = snapshot;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<Target>> next;
-    const auto now = m_clock.now();
     for (std::size_t p = 0; p < snapshot->pools.size(); ++p) {
         const auto& runtime = snapshot->pools[p];
         const auto& pool = *runtime.snapshot;
@@ -104,20 +103,15 @@ void HealthManager::adopt(const std::shared_ptr<const core::RuntimeSnapshot>& sn
             target->address = instance.address;
             target->pool = pool.config;
             auto& state = *target->state;
-            state.breaker.reconfigure(pool.config.circuitBreaker);
 
-            // Manual state from the config.
+            // Manual state changes (the engine already applied them) become events.
             const auto admin = configPool.instances[i].state;
             if (admin != target->lastAdmin) {
-                if (admin == model::InstanceState::Enabled) {
-                    state.availableSinceNs = core::toNanos(now); // slow start again
-                }
                 publish(core::EngineEvent::Kind::Drain, state, std::string(model::toString(target->lastAdmin)),
                         std::string(model::toString(admin)), "");
                 target->lastAdmin = admin;
                 target->lastReportedActive = -1;
             }
-            state.adminState = admin;
 
             // Active checks: start for newly checked instances. Without checks an instance is healthy.
             if (pool.config.healthCheck.enabled && !target->checking) {

@@ -170,6 +170,12 @@ struct FakeBackend::Impl {
                 reply.headers.emplace_back("Server", owner.m_name);
                 reply.body = owner.m_name;
             }
+            if (reply.delay.count() > 0) {
+                SteadyTimer timer(io);
+                timer.expires_after(reply.delay);
+                error_code ignored;
+                co_await timer.async_wait(noThrow(ignored));
+            }
             if (reply.action == Reply::Action::Hang) {
                 co_await waitForRelease();
                 co_return;
@@ -264,11 +270,11 @@ struct FakeBackend::Impl {
     }
 };
 
-FakeBackend::FakeBackend(std::string name, Handler handler)
+FakeBackend::FakeBackend(std::string name, Handler handler, std::uint16_t port)
     : m_name(std::move(name))
     , m_handler(std::move(handler))
     , m_impl(std::make_unique<Impl>(*this)) {
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
     m_impl->acceptor.open(endpoint.protocol());
     m_impl->acceptor.set_option(Acceptor::reuse_address(true));
     m_impl->acceptor.bind(endpoint);

@@ -50,6 +50,7 @@ struct Reply {
     Framing framing = Framing::ContentLength;
     bool closeAfter = false;
     std::string raw;
+    std::chrono::milliseconds delay{0}; // wait this long before answering (without blocking others)
 };
 
 // The FNV-1a hash of `generatedBytes` pseudo-random bytes, as FakeBackend produces them.
@@ -64,7 +65,8 @@ class FakeBackend {
 public:
     using Handler = std::function<Reply(const ReceivedRequest&)>;
 
-    explicit FakeBackend(std::string name, Handler handler = {});
+    // `port` 0 picks a free one; a fixed port brings a stopped backend back at its old address.
+    explicit FakeBackend(std::string name, Handler handler = {}, std::uint16_t port = 0);
     ~FakeBackend();
     FakeBackend(const FakeBackend&) = delete;
     FakeBackend& operator=(const FakeBackend&) = delete;

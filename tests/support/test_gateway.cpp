@@ -9,15 +9,18 @@ namespace gaetwae::test {
 namespace {
 
 // Engine logs (start, drain, stop per test) would drown the test output; warnings still show.
-engine::core::Engine::Options quiet(unsigned workers) {
+engine::core::Engine::Options quiet(engine::core::Engine::Options options) {
     spdlog::set_level(spdlog::level::warn);
-    return engine::core::Engine::Options{workers};
+    return options;
 }
 
 } // namespace
 
 TestGateway::TestGateway(const std::string& yaml, unsigned workers)
-    : m_engine(quiet(workers)) {
+    : TestGateway(yaml, engine::core::Engine::Options{workers, nullptr, 0}) {}
+
+TestGateway::TestGateway(const std::string& yaml, engine::core::Engine::Options options)
+    : m_engine(quiet(options)) {
     const auto loaded = engine::config::loadConfigText(yaml, "test.yaml");
     if (!loaded.ok()) {
         m_error = loaded.errorText();

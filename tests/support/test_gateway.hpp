@@ -13,6 +13,7 @@ namespace gaetwae::test {
 class TestGateway {
 public:
     explicit TestGateway(const std::string& yaml, unsigned workers = 1);
+    TestGateway(const std::string& yaml, engine::core::Engine::Options options);
     ~TestGateway();
 
     bool ok() const { return m_error.empty(); }
