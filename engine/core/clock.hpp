@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include <time.h>
+
 namespace gaetwae::engine::core {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -18,9 +20,17 @@ public:
     virtual TimePoint now() const = 0;
 };
 
+// The coarse monotonic clock: a few milliseconds of resolution, same epoch as steady_clock, and
+// no TSC read. Every decision it serves (breaker timeouts, slow start, probes, ejections) is
+// measured in milliseconds or more; latency samples use steady_clock directly.
 class SystemClock final : public Clock {
 public:
-    TimePoint now() const override { return SteadyClock::now(); }
+    TimePoint now() const override {
+        timespec ts{};
+        ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return TimePoint(std::chrono::duration_cast<SteadyClock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                                          std::chrono::nanoseconds(ts.tv_nsec)));
+    }
 };
 
 // A clock that only moves when told to. Thread-safe.
