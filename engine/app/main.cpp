@@ -1,15 +1,18 @@
 // gaetwaed: composition root. Parses the command line, loads the config, builds the Engine and
 // wires signals: SIGHUP reloads, SIGTERM/SIGINT drain and stop (a second one stops at once).
+#include "engine/app/ctl.hpp"
 #include "engine/config/builtin_config.hpp"
 #include "engine/config/config_loader.hpp"
 #include "engine/core/engine.hpp"
 #include "engine/core/runtime_snapshot.hpp"
+#include "engine/core/version.hpp"
 #include "engine/demo/demo_backends.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <future>
 #include <iostream>
@@ -21,9 +24,8 @@ namespace {
 
 using namespace gaetwae::engine;
 
-constexpr std::string_view kVersion = "0.1.0";
-
 constexpr std::string_view kUsage = R"(Usage: gaetwaed [options] [CONFIG]
+       gaetwaed ctl [options] COMMAND   (talk to a running engine; gaetwaed ctl --help)
 
 Runs the gaetwae API gateway with CONFIG (YAML). Without CONFIG the built-in demo
 configuration (resources/config/demo.yaml) is used.
@@ -36,6 +38,9 @@ Options:
   -l, --log-level LVL   trace, debug, info, warn, error or off (default: info)
   -V, --version         print the version and exit
   -h, --help            print this help and exit
+
+Changes made through the admin API are written back to CONFIG (atomically; comments in it
+are not kept). The built-in demo configuration is never written.
 
 Signals: SIGHUP reloads CONFIG (an invalid file is refused and the running config stays);
 SIGTERM or SIGINT stop accepting, finish requests in flight up to timeouts.drain, exit 0.
@@ -66,7 +71,7 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, int& exitCode
             return std::nullopt;
         }
         if (arg == "-V" || arg == "--version") {
-            std::cout << "gaetwaed " << kVersion << "\n";
+            std::cout << "gaetwaed " << core::kEngineVersion << "\n";
             exitCode = 0;
             return std::nullopt;
         }
@@ -166,6 +171,10 @@ void raiseFileLimit() {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "ctl") {
+        std::signal(SIGPIPE, SIG_IGN);
+        return app::runCtl(argc - 1, argv + 1);
+    }
     int exitCode = 2;
     const auto cl = parseCommandLine(argc, argv, exitCode);
     if (!cl) {
@@ -193,7 +202,12 @@ int main(int argc, char** argv) {
     }
     raiseFileLimit();
 
-    core::Engine engine(core::Engine::Options{cl->workers});
+    core::Engine::Options options;
+    options.workers = cl->workers;
+    if (cl->configPath) {
+        options.configFile = std::filesystem::absolute(*cl->configPath);
+    }
+    core::Engine engine(options);
     demo::DemoBackends demoBackends(engine.control());
     if (cl->demo) {
         for (const auto& line : demoBackends.start(loaded.loaded->config)) {
@@ -208,6 +222,9 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < loaded.loaded->config.listeners.size(); ++i) {
         spdlog::info("listening on {} (port {})", loaded.loaded->config.listeners[i].address, engine.listenerPort(i));
     }
+    if (engine.adminPort() == 0) {
+        spdlog::info("admin API disabled (admin.enabled: false)");
+    }
 
     std::promise<void> stopRequested;
     bool stopping = false;
@@ -221,16 +238,11 @@ int main(int argc, char** argv) {
                 spdlog::warn("SIGHUP: running the built-in demo config, nothing to reload");
             } else {
                 spdlog::info("SIGHUP: reloading {}", *cl->configPath);
-                const auto reloaded = config::loadConfigFile(*cl->configPath);
-                if (!reloaded.ok()) {
-                    printErrors(reloaded.errors);
-                    spdlog::error("reload refused; configuration version {} stays active", engine.configVersion());
-                } else if (const auto diagnostics = engine.apply(reloaded.loaded->config); !diagnostics.empty()) {
-                    printErrors(config::locateDiagnostics(diagnostics, reloaded.loaded->locations,
-                                                          reloaded.loaded->sourceName));
+                if (const auto errors = engine.reloadFromFile("SIGHUP"); !errors.empty()) {
+                    printErrors(errors);
                     spdlog::error("reload refused; configuration version {} stays active", engine.configVersion());
                 } else if (cl->demo) {
-                    for (const auto& line : demoBackends.start(reloaded.loaded->config)) {
+                    for (const auto& line : demoBackends.start(engine.config())) {
                         spdlog::info("demo backend {}", line);
                     }
                 }

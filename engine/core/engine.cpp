@@ -1,6 +1,10 @@
 #include "engine/core/engine.hpp"
 
+#include "engine/admin/admin_server.hpp"
+#include "engine/admin/token.hpp"
 #include "engine/balancing/candidates.hpp"
+#include "engine/core/version.hpp"
+#include "engine/metrics/prometheus.hpp"
 #include "engine/core/random.hpp"
 #include "engine/health/health_manager.hpp"
 #include "engine/net/worker.hpp"
@@ -10,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <unistd.h>
 #include <set>
 
 namespace gaetwae::engine::core {
@@ -23,6 +28,11 @@ Engine::Engine(Options options)
     , m_seed(options.seed != 0 ? options.seed : randomSeed())
     , m_registry(*m_clock) {
     m_health = std::make_unique<health::HealthManager>(m_control, *m_clock, m_events, m_seed ^ 0xc0ffee);
+    m_store = std::make_unique<config::ConfigStore>(
+        options.configFile,
+        config::ConfigStore::Hooks{[this] { return config(); }, [this] { return configVersion(); },
+                                   [this](const model::GatewayConfig& c) { return apply(c); }});
+    m_stats = std::make_unique<metrics::StatsAggregator>(m_control);
     m_controlGuard.emplace(m_control.get_executor());
     m_controlThread = std::thread([this] {
         try {
@@ -36,6 +46,7 @@ Engine::Engine(Options options)
 Engine::~Engine() {
     shutdown(std::chrono::milliseconds(0));
     stopControl();
+    m_admin.reset();
     m_health.reset();
 }
 
@@ -48,6 +59,7 @@ void Engine::stopControl() {
 }
 
 model::Diagnostics Engine::start(const model::GatewayConfig& config) {
+    std::lock_guard lifecycle(m_lifecycleMutex);
     std::lock_guard lock(m_mutex);
     if (m_running) {
         model::Diagnostics d;
@@ -67,12 +79,36 @@ model::Diagnostics Engine::start(const model::GatewayConfig& config) {
         m_workers.clear();
         return diagnostics;
     }
+    if (config.admin.enabled) {
+        const std::filesystem::path tokenPath =
+            config.admin.tokenFile.empty() ? admin::defaultTokenPath() : std::filesystem::path(config.admin.tokenFile);
+        std::string error;
+        const auto token = admin::loadOrCreateToken(tokenPath, error);
+        auto server = token ? std::make_unique<admin::AdminServer>(m_control, *this, config.admin, *token) : nullptr;
+        if (!server || !server->start(error)) {
+            diagnostics.error(token ? "/admin/address" : "/admin/token_file", error);
+            m_workers.clear();
+            return diagnostics;
+        }
+        m_admin = std::move(server);
+    }
     for (auto& worker : m_workers) {
+        m_workerStats.push_back(worker->sharedStats());
         worker->start();
     }
     m_running = true;
+    m_startedAtMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    m_store->record(m_version, "start", m_options.configFile ? "loaded " + m_options.configFile->string()
+                                                            : "loaded the built-in demo configuration",
+                    nlohmann::json::array());
+    m_stats->start([this] { return collectStats(); }, [this](protocol::StatsFrame& frame) { decorate(frame); });
     asio::post(m_control, [this] { scheduleLogFlush(); });
     spdlog::info("gaetwaed serving with {} worker(s), config version {}", m_workers.size(), m_version);
+    if (m_admin) {
+        spdlog::info("admin API on ws://{}:{}/admin (also /metrics, /health, /ready)",
+                     model::parseHostPort(config.admin.address)->host, m_admin->port());
+    }
     return diagnostics;
 }
 
@@ -110,6 +146,9 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     auto snapshot = buildRuntimeSnapshot(config, m_version + 1, m_registry, accessLog, diagnostics);
     if (!snapshot) {
         return diagnostics;
+    }
+    if (!starting && m_snapshot && m_snapshot->config.admin != config.admin) {
+        spdlog::warn("the admin section changed: it takes effect when gaetwaed restarts");
     }
 
     // Listeners: keep the ones that stay, bind the new ones before touching anything live. An
@@ -201,6 +240,7 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     m_listeners = std::move(next);
     m_registry.retain(config);
     m_snapshot = std::move(snapshot);
+    const auto previousVersion = m_version;
     m_version = m_snapshot->version;
     m_health->apply(m_snapshot);
     if (!starting) {
@@ -208,6 +248,9 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     }
     EngineEvent event;
     event.kind = EngineEvent::Kind::Config;
+    if (!starting) {
+        event.from = std::to_string(previousVersion);
+    }
     event.to = std::to_string(m_version);
     event.detail = starting ? "configuration loaded" : "configuration applied";
     m_events.publish(std::move(event));
@@ -243,26 +286,36 @@ void Engine::shutdown() {
 }
 
 void Engine::shutdown(std::chrono::milliseconds drainTimeout) {
-    std::lock_guard lock(m_mutex);
-    if (!m_running) {
-        return;
-    }
-    spdlog::info("draining: {} connection(s) open, waiting up to {} ms", m_shared.connections.load(),
-                 drainTimeout.count());
-    m_shared.draining = true;
-    onEveryWorker([](net::Worker& worker) { worker.beginDrain(); });
+    std::lock_guard lifecycle(m_lifecycleMutex);
     {
+        std::lock_guard lock(m_mutex);
+        if (!m_running) {
+            return;
+        }
+        spdlog::info("draining: {} connection(s) open, waiting up to {} ms", m_shared.connections.load(),
+                     drainTimeout.count());
+        m_shared.draining = true;
+        onEveryWorker([](net::Worker& worker) { worker.beginDrain(); });
+    }
+    {
+        // Not under m_mutex: the control thread keeps serving the admin API, health checks and
+        // drain progress while requests finish.
         const auto deadline = std::chrono::steady_clock::now() + drainTimeout;
         std::unique_lock drainLock(m_shared.drainMutex);
         m_shared.drainCondition.wait_until(drainLock, deadline, [this] {
             return m_shared.connections.load() == 0 || m_interrupt.load();
         });
     }
+    std::lock_guard lock(m_mutex);
     const auto left = m_shared.connections.load();
     if (left > 0) {
         spdlog::warn("drain ended with {} connection(s) still open; closing them", left);
     }
     m_health->stop();
+    m_stats->stop();
+    if (m_admin) {
+        m_admin->stop();
+    }
     for (auto& worker : m_workers) {
         worker->join(); // closes everything left and stops the loop
     }
@@ -297,12 +350,7 @@ std::uint16_t Engine::listenerPort(std::size_t index) const {
 }
 
 std::uint64_t Engine::upstreamConnectionsOpened() {
-    std::lock_guard lock(m_mutex);
-    std::atomic<std::uint64_t> total{0};
-    if (m_running) {
-        onEveryWorker([&](net::Worker& worker) { total += worker.upstreams().connectionsOpened(); });
-    }
-    return total;
+    return m_shared.upstreamConnectionsOpened.load();
 }
 
 std::vector<Engine::InstanceStatus> Engine::instanceStatuses() const {
@@ -359,6 +407,203 @@ void Engine::scheduleLogFlush() {
         }
         scheduleLogFlush();
     });
+}
+
+std::vector<config::ConfigError> Engine::reloadFromFile(const std::string& client) {
+    return m_store->reload(client);
+}
+
+std::uint16_t Engine::adminPort() const {
+    return m_admin ? m_admin->port() : 0;
+}
+
+protocol::EngineInfo Engine::engineInfo() const {
+    protocol::EngineInfo info;
+    info.engineVersion = std::string(kEngineVersion);
+    info.configVersion = configVersion();
+    info.configPath = m_store->path();
+    info.persistent = m_store->persistent();
+    {
+        std::lock_guard lock(m_mutex);
+        info.workers = static_cast<std::uint32_t>(m_workers.size());
+    }
+    info.pid = ::getpid();
+    info.startedAtMs = m_startedAtMs;
+    info.activeConnections = m_shared.connections.load();
+    return info;
+}
+
+protocol::PoolsListResult Engine::poolViews() const {
+    std::shared_ptr<const RuntimeSnapshot> snapshot;
+    {
+        std::lock_guard lock(m_mutex);
+        snapshot = m_snapshot;
+    }
+    protocol::PoolsListResult result;
+    if (!snapshot) {
+        return result;
+    }
+    result.version = snapshot->version;
+    const auto now = m_clock->now();
+    for (std::size_t p = 0; p < snapshot->pools.size(); ++p) {
+        const auto& runtime = snapshot->pools[p];
+        const auto& poolConfig = snapshot->config.pools[p];
+        protocol::PoolView view;
+        view.config = poolConfig;
+        view.activeRequests = runtime.counters->activeRequests.load();
+        view.retries = runtime.counters->retries.load();
+        for (std::size_t i = 0; i < runtime.snapshot->instances.size(); ++i) {
+            const auto& instance = runtime.snapshot->instances[i];
+            const auto& state = *instance.state;
+            protocol::InstanceView iv;
+            iv.config = poolConfig.instances[i];
+            iv.healthy = state.healthy.load();
+            iv.ejected = state.ejected.load();
+            iv.breaker = std::string(health::toString(state.breaker.state()));
+            iv.activeRequests = state.activeRequests.load();
+            iv.requests = state.requests.load();
+            iv.failures = state.failures.load();
+            iv.slowStart = balancing::slowStartFactor(runtime.snapshot->config.slowStart,
+                                                      fromNanos(state.availableSinceNs.load()), now);
+            iv.latencyEwmaMs = state.latency.peakEwmaMs();
+            view.instances.push_back(std::move(iv));
+        }
+        result.pools.push_back(std::move(view));
+    }
+    return result;
+}
+
+metrics::Cumulative Engine::collectStats() const {
+    metrics::Cumulative c;
+    for (const auto& stats : m_workerStats) {
+        stats->visit([&](const metrics::StatsBlock& total, const auto& routes, const auto& pools, const auto& instances) {
+            total.addTo(c.total);
+            for (const auto& [name, block] : routes) {
+                block->addTo(c.routes[name]);
+            }
+            for (const auto& [name, block] : pools) {
+                block->addTo(c.pools[name]);
+            }
+            for (const auto& [key, block] : instances) {
+                block->addTo(c.instances[key]);
+                block->addMethodStatus(c.methodStatus[key]);
+            }
+        });
+    }
+    return c;
+}
+
+void Engine::decorate(protocol::StatsFrame& frame) const {
+    frame.configVersion = configVersion();
+    frame.activeConnections = m_shared.connections.load();
+    std::shared_ptr<const RuntimeSnapshot> snapshot;
+    {
+        std::lock_guard lock(m_mutex);
+        snapshot = m_snapshot;
+    }
+    if (!snapshot) {
+        return;
+    }
+    const auto now = m_clock->now();
+    std::int64_t totalActive = 0;
+    for (std::size_t p = 0; p < snapshot->pools.size(); ++p) {
+        const auto& runtime = snapshot->pools[p];
+        const auto& pool = *runtime.snapshot;
+        const auto active = runtime.counters->activeRequests.load();
+        frame.pools[pool.name].activeRequests = active;
+        totalActive += active;
+        for (std::size_t i = 0; i < pool.instances.size(); ++i) {
+            const auto& instance = pool.instances[i];
+            const auto& state = *instance.state;
+            auto it = std::find_if(frame.instances.begin(), frame.instances.end(),
+                                   [&](const auto& s) { return s.pool == pool.name && s.id == instance.id; });
+            if (it == frame.instances.end()) {
+                frame.instances.push_back({});
+                it = frame.instances.end() - 1;
+                it->pool = pool.name;
+                it->id = instance.id;
+            }
+            it->weight = instance.weight;
+            it->state = std::string(model::toString(state.adminState.load()));
+            it->healthy = state.healthy.load();
+            it->ejected = state.ejected.load();
+            it->breaker = std::string(health::toString(state.breaker.state()));
+            it->activeRequests = state.activeRequests.load();
+            it->slowStart =
+                balancing::slowStartFactor(pool.config.slowStart, fromNanos(state.availableSinceNs.load()), now);
+            it->latencyEwmaMs = state.latency.peakEwmaMs();
+        }
+    }
+    // Instances no longer configured disappear from the frame.
+    std::erase_if(frame.instances, [](const auto& s) { return s.state.empty(); });
+    frame.total.activeRequests = totalActive;
+}
+
+std::string Engine::prometheusText() const {
+    metrics::PrometheusState state;
+    state.activeConnections = m_shared.connections.load();
+    state.configVersion = configVersion();
+    state.upstreamConnectionsOpened = m_shared.upstreamConnectionsOpened.load();
+    std::shared_ptr<const RuntimeSnapshot> snapshot;
+    {
+        std::lock_guard lock(m_mutex);
+        snapshot = m_snapshot;
+    }
+    if (snapshot) {
+        const auto now = m_clock->now();
+        for (const auto& runtime : snapshot->pools) {
+            const auto& pool = *runtime.snapshot;
+            state.poolRetries[pool.name] = runtime.counters->retries.load();
+            state.poolActiveRequests[pool.name] = runtime.counters->activeRequests.load();
+            for (const auto& instance : pool.instances) {
+                const auto& s = *instance.state;
+                const auto breaker = s.breaker.state();
+                state.instances.push_back({pool.name, instance.id, s.up(),
+                                           s.enabled() && instance.weight > 0 && s.up() && s.breaker.wouldAdmit(now),
+                                           breaker == health::BreakerState::Closed ? 0
+                                           : breaker == health::BreakerState::Open ? 1
+                                                                                   : 2,
+                                           s.activeRequests.load()});
+            }
+        }
+    }
+    return metrics::renderPrometheus(collectStats(), state);
+}
+
+std::pair<bool, nlohmann::json> Engine::healthReport() const {
+    const auto views = poolViews();
+    bool healthy = running() && !m_shared.draining.load();
+    nlohmann::json pools = nlohmann::json::array();
+    for (const auto& pool : views.pools) {
+        int available = 0;
+        nlohmann::json instances = nlohmann::json::array();
+        for (const auto& instance : pool.instances) {
+            const bool up = instance.healthy && !instance.ejected;
+            const bool serving = up && instance.config.state == model::InstanceState::Enabled &&
+                                 instance.config.weight > 0 && instance.breaker != "open";
+            available += serving ? 1 : 0;
+            instances.push_back({{"id", instance.config.id},
+                                 {"healthy", instance.healthy},
+                                 {"ejected", instance.ejected},
+                                 {"state", model::toString(instance.config.state)},
+                                 {"breaker", instance.breaker}});
+        }
+        healthy = healthy && available > 0;
+        pools.push_back({{"name", pool.config.name},
+                         {"available", available},
+                         {"instances", instances},
+                         {"status", available > 0 ? "ok" : "down"}});
+    }
+    return {healthy,
+            {{"status", healthy ? "ok" : "degraded"},
+             {"configVersion", views.version},
+             {"draining", m_shared.draining.load()},
+             {"activeConnections", m_shared.connections.load()},
+             {"pools", pools}}};
+}
+
+bool Engine::ready() const {
+    return running() && !m_shared.draining.load();
 }
 
 } // namespace gaetwae::engine::core

@@ -1,17 +1,22 @@
 #pragma once
 
+#include "engine/config/config_store.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/core/engine_shared.hpp"
 #include "engine/core/event_bus.hpp"
 #include "engine/core/runtime_snapshot.hpp"
+#include "engine/metrics/stats_aggregator.hpp"
+#include "engine/metrics/worker_stats.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/listener.hpp"
 #include "shared/model/address.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
+#include "shared/protocol/admin_messages.hpp"
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,6 +31,9 @@ class Worker;
 }
 namespace gaetwae::engine::health {
 class HealthManager;
+}
+namespace gaetwae::engine::admin {
+class AdminServer;
 }
 
 namespace gaetwae::engine::core {
@@ -42,6 +50,7 @@ public:
         unsigned workers = 0;         // overrides the config's `workers` when non-zero
         const Clock* clock = nullptr; // default: the system clock (tests inject a manual one)
         std::uint64_t seed = 0;       // 0: random; fixed seeds make balancing reproducible
+        std::optional<std::filesystem::path> configFile; // admin changes are saved here; SIGHUP reads it
     };
 
     // Live state of one instance, for status pages, the admin API and tests.
@@ -89,6 +98,20 @@ public:
     EventBus& events() { return m_events; }
     const Clock& clock() const { return *m_clock; }
 
+    // ---- control plane
+    config::ConfigStore& configStore() { return *m_store; }
+    metrics::StatsAggregator& stats() { return *m_stats; }
+    // SIGHUP: re-reads the config file; returns the problems (nothing applied then), or none.
+    std::vector<config::ConfigError> reloadFromFile(const std::string& client);
+    std::uint16_t adminPort() const;
+    protocol::EngineInfo engineInfo() const;
+    protocol::PoolsListResult poolViews() const;
+    std::string prometheusText() const;
+    std::pair<bool, nlohmann::json> healthReport() const; // healthy: every pool can serve
+    bool ready() const;
+    // Cumulative totals now, summed over workers.
+    metrics::Cumulative collectStats() const;
+
     // The control thread's event loop, for control-plane services (signals, demo backends, ...).
     asio::io_context& control() { return m_control; }
     // Stops and joins the control thread (after shutdown). Objects bound to control() may be
@@ -108,6 +131,7 @@ private:
     // Runs fn on every worker thread and waits until all have run it.
     void onEveryWorker(const std::function<void(net::Worker&)>& fn);
     void scheduleLogFlush();
+    void decorate(protocol::StatsFrame& frame) const;
 
     Options m_options;
     SystemClock m_systemClock;
@@ -116,11 +140,17 @@ private:
     EventBus m_events;
     EngineShared m_shared;
     mutable std::mutex m_mutex;
+    std::mutex m_lifecycleMutex; // start/shutdown
     std::vector<std::unique_ptr<net::Worker>> m_workers;
     std::vector<ListenerEntry> m_listeners; // in config order
     std::uint64_t m_nextListenerId = 0;
     InstanceRegistry m_registry;
     std::unique_ptr<health::HealthManager> m_health;
+    std::unique_ptr<config::ConfigStore> m_store;
+    std::unique_ptr<metrics::StatsAggregator> m_stats;
+    std::unique_ptr<admin::AdminServer> m_admin;
+    std::vector<std::shared_ptr<metrics::WorkerStats>> m_workerStats; // fixed once started
+    std::int64_t m_startedAtMs = 0;
     std::shared_ptr<const RuntimeSnapshot> m_snapshot;
     std::uint64_t m_version = 0;
     std::atomic<bool> m_running{false};

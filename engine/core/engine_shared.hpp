@@ -14,6 +14,7 @@ struct EngineShared {
     std::atomic<std::int64_t> connections{0};
     std::atomic<std::int64_t> maxConnections{10'000};
     std::atomic<bool> draining{false};
+    std::atomic<std::uint64_t> upstreamConnectionsOpened{0};
 
     std::mutex drainMutex;
     std::condition_variable drainCondition;

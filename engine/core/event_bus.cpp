@@ -53,19 +53,18 @@ EventBus::EventBus(std::size_t keep)
     : m_keep(keep) {}
 
 std::uint64_t EventBus::subscribe(Listener listener) {
-    std::lock_guard lock(m_mutex);
+    std::unique_lock lock(m_listenersMutex);
     const auto id = m_nextListener++;
     m_listeners.emplace(id, std::move(listener));
     return id;
 }
 
 void EventBus::unsubscribe(std::uint64_t id) {
-    std::lock_guard lock(m_mutex);
+    std::unique_lock lock(m_listenersMutex); // waits for calls in progress
     m_listeners.erase(id);
 }
 
 void EventBus::publish(EngineEvent event) {
-    std::vector<Listener> listeners;
     {
         std::lock_guard lock(m_mutex);
         event.sequence = ++m_sequence;
@@ -76,16 +75,13 @@ void EventBus::publish(EngineEvent event) {
         while (m_recent.size() > m_keep) {
             m_recent.pop_front();
         }
-        listeners.reserve(m_listeners.size());
-        for (const auto& [id, listener] : m_listeners) {
-            listeners.push_back(listener);
-        }
     }
-    if (event.kind != EngineEvent::Kind::Decision) {
+    if (event.kind != EngineEvent::Kind::Decision && event.kind != EngineEvent::Kind::Config) { // the engine logs configs
         spdlog::info("event {}: {}{}{} {}{}{}", toString(event.kind), event.pool, event.instance.empty() ? "" : "/",
                      event.instance, event.from, event.from.empty() ? "" : " -> ", event.to.empty() ? event.detail : event.to);
     }
-    for (const auto& listener : listeners) {
+    std::shared_lock lock(m_listenersMutex);
+    for (const auto& [id, listener] : m_listeners) {
         listener(event);
     }
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,8 @@ nlohmann::json toJson(const EngineEvent& event);
 // Fan-out of engine events to subscribers (the admin server, tests, the log), with the most
 // recent ones kept for late subscribers. publish() is thread-safe and never blocks on a slow
 // subscriber for longer than its callback takes: subscribers must hand events off quickly.
+// Once unsubscribe() returns, the listener is not running and will not be called again
+// (listeners must not subscribe or unsubscribe from inside a callback).
 class EventBus {
 public:
     using Listener = std::function<void(const EngineEvent&)>;
@@ -54,6 +57,7 @@ private:
     mutable std::mutex m_mutex;
     std::size_t m_keep;
     std::deque<EngineEvent> m_recent;
+    mutable std::shared_mutex m_listenersMutex; // shared while calling, exclusive to change
     std::map<std::uint64_t, Listener> m_listeners;
     std::uint64_t m_nextListener = 1;
     std::uint64_t m_sequence = 0;

@@ -89,8 +89,12 @@ std::shared_ptr<AccessLog> AccessLog::open(const model::AccessLogConfig& config,
 
 AccessLog::~AccessLog() {
     if (m_logger) {
-        m_logger->flush();
+        m_logger->flush(); // queued behind the pending lines
     }
+    // The pool's destructor drains its queue and joins its thread: only then may the logger and
+    // its sink go (the other way round, the thread could still be writing to a freed sink).
+    m_pool.reset();
+    m_logger.reset();
 }
 
 void AccessLog::flush() {

@@ -239,6 +239,7 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
         return p;
     }
     x.route = p.route->name;
+    x.routeIndex = static_cast<int>(p.route - snapshot.routes.routes().data());
     const std::uint64_t maxBody = snapshot.config.limits.maxBodyBytes;
     if (maxBody != 0 && parser.content_length().value_or(0) > maxBody) {
         p.error = ProxyError::BodyTooLarge;
@@ -366,6 +367,43 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
 }
 
 void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x) {
+    // Metrics first (always), then the access log (when enabled).
+    const auto totalMicros = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - m_requestStart).count());
+    const auto upstreamMicros = x.upstreamMs >= 0 ? static_cast<std::uint64_t>(x.upstreamMs * 1000.0) : 0;
+    const std::size_t statusClass = x.status >= 100 && x.status < 600 ? static_cast<std::size_t>(x.status / 100 - 1) : 4;
+    const std::size_t errorIndex = x.error.empty() ? metrics::kErrorCodes.size() : metrics::errorIndex(x.error);
+    const std::size_t latencyBucket = protocol::LatencyHistogram::bucketOf(totalMicros);
+    const std::size_t upstreamBucket = protocol::LatencyHistogram::bucketOf(upstreamMicros);
+    auto count = [&](metrics::StatsBlock& block) {
+        block.requests.add();
+        block.responses[statusClass].add();
+        if (errorIndex < metrics::kErrorCodes.size()) {
+            block.errors[errorIndex].add();
+        }
+        block.retries.add(x.retries);
+        block.bytesIn.add(x.bytesIn);
+        block.bytesOut.add(x.bytesOut);
+        block.latency[latencyBucket].add();
+        block.latencySum.add(totalMicros);
+        if (x.upstreamMs >= 0) {
+            block.upstream[upstreamBucket].add();
+            block.upstreamSum.add(upstreamMicros);
+        }
+    };
+    count(m_worker.stats().total());
+    if (x.routeIndex >= 0) {
+        count(*routing.routeStats[static_cast<std::size_t>(x.routeIndex)]);
+    }
+    if (x.poolIndex >= 0) {
+        count(*routing.poolStats[static_cast<std::size_t>(x.poolIndex)]);
+        if (x.instanceIndex >= 0) {
+            auto& block = *routing.instanceStats[static_cast<std::size_t>(x.poolIndex)][static_cast<std::size_t>(x.instanceIndex)];
+            count(block);
+            block.countMethodStatus(metrics::methodIndex(x.parsed ? m_request.methodText() : "OTHER"), x.status);
+        }
+    }
+
     const auto& accessLog = routing.snapshot->accessLog;
     if (!accessLog || !accessLog->enabled()) {
         return;

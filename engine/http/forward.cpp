@@ -198,6 +198,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     core::PoolCounters& counters = *runtimePool.counters;
     const core::Clock& clock = m_worker.clock();
     x.pool = pool.name;
+    x.poolIndex = static_cast<int>(route.poolIndex);
 
     // ---- pool limit on requests in flight (Envoy's max_requests)
     if (poolConfig.limits.maxActiveRequests > 0 &&
@@ -318,6 +319,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         }
         chosen = *index;
         x.instance = instance.id;
+        x.instanceIndex = static_cast<int>(*index);
         const tcp::endpoint& endpoint = runtimePool.endpoints[*index];
         if (x.upstreamStart == Clock::time_point{}) {
             x.upstreamStart = Clock::now();
@@ -585,6 +587,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
             tried[triedCount++] = chosen;
         }
         ++retriesUsed;
+        x.retries = retriesUsed;
         counters.retries.fetch_add(1, std::memory_order_relaxed);
         if (!retryGuard) {
             retryGuard.emplace(counters.activeRetries);

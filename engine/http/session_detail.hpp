@@ -66,6 +66,10 @@ struct DownstreamSession::Exchange {
     std::uint64_t bytesOut = 0;
     session_detail::Clock::time_point upstreamStart{};
     double upstreamMs = -1;
+    int routeIndex = -1; // into the routing's stats blocks
+    int poolIndex = -1;
+    int instanceIndex = -1;
+    std::uint32_t retries = 0;
 };
 
 } // namespace gaetwae::engine::http

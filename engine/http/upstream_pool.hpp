@@ -3,6 +3,7 @@
 #include "engine/http/byte_buffer.hpp"
 #include "engine/net/asio.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -62,7 +63,13 @@ public:
 
     std::size_t idleCount() const;
     std::uint64_t connectionsOpened() const { return m_opened; }
-    void countOpened() { ++m_opened; }
+    void countOpened() {
+        ++m_opened;
+        if (m_openedTotal != nullptr) {
+            m_openedTotal->fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    void countInto(std::atomic<std::uint64_t>* total) { m_openedTotal = total; }
 
 private:
     void watch(const UpstreamConnectionPtr& connection);
@@ -77,6 +84,7 @@ private:
     SteadyTimer m_sweepTimer;
     bool m_sweepScheduled = false;
     std::uint64_t m_opened = 0;
+    std::atomic<std::uint64_t>* m_openedTotal = nullptr;
     std::shared_ptr<UpstreamPool*> m_alive;
 };
 

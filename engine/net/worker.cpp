@@ -19,7 +19,9 @@ Worker::Worker(std::size_t index, core::EngineShared& shared, const WorkerServic
     // locking is pure overhead; the scheduler stays locked because other threads post to it.
     , m_io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)
     , m_upstreams(m_io)
-    , m_requestIds(core::randomSeed() + index) {}
+    , m_requestIds(core::randomSeed() + index) {
+    m_upstreams.countInto(&m_shared.upstreamConnectionsOpened);
+}
 
 Worker::~Worker() {
     join();
@@ -53,6 +55,23 @@ void Worker::applySnapshot(std::shared_ptr<const core::RuntimeSnapshot> snapshot
         routing->balancers.push_back(balancing::makeBalancer(*pool.snapshot, clock(), m_random));
     }
     m_upstreams.configure(snapshot->config.upstream.maxIdlePerInstance, snapshot->config.timeouts.upstreamIdle);
+    std::vector<std::string> routeNames;
+    std::vector<std::string> poolNames;
+    std::vector<std::pair<std::string, std::string>> instanceNames;
+    for (const auto& route : snapshot->routes.routes()) {
+        routing->routeStats.push_back(m_stats->route(route.name));
+        routeNames.push_back(route.name);
+    }
+    for (const auto& pool : snapshot->pools) {
+        routing->poolStats.push_back(m_stats->pool(pool.snapshot->name));
+        poolNames.push_back(pool.snapshot->name);
+        auto& blocks = routing->instanceStats.emplace_back();
+        for (const auto& instance : pool.snapshot->instances) {
+            blocks.push_back(m_stats->instance(pool.snapshot->name, instance.id));
+            instanceNames.emplace_back(pool.snapshot->name, instance.id);
+        }
+    }
+    m_stats->retain(routeNames, poolNames, instanceNames); // blocks in use by older snapshots live on
     routing->snapshot = std::move(snapshot);
     m_routing = std::move(routing);
 }

@@ -9,6 +9,7 @@
 #include "engine/http/downstream_session.hpp"
 #include "engine/http/request_id.hpp"
 #include "engine/http/upstream_pool.hpp"
+#include "engine/metrics/worker_stats.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/session_hook.hpp"
 
@@ -27,6 +28,10 @@ namespace gaetwae::engine::net {
 struct WorkerRouting {
     std::shared_ptr<const core::RuntimeSnapshot> snapshot;
     std::vector<std::unique_ptr<balancing::Balancer>> balancers; // by pool index
+    // This worker's stats blocks, resolved once per snapshot (by route, pool, pool+instance index).
+    std::vector<std::shared_ptr<metrics::StatsBlock>> routeStats;
+    std::vector<std::shared_ptr<metrics::StatsBlock>> poolStats;
+    std::vector<std::vector<std::shared_ptr<metrics::StatsBlock>>> instanceStats;
 };
 
 // One event loop on one thread with its own acceptors, sessions and upstream connections:
@@ -72,6 +77,8 @@ public:
     core::Random& random() { return m_random; }
     health::HealthEvents& health() { return *m_services.health; }
     core::EventBus& events() { return *m_services.events; }
+    metrics::WorkerStats& stats() { return *m_stats; }
+    std::shared_ptr<metrics::WorkerStats> sharedStats() const { return m_stats; }
     bool draining() const { return m_draining; }
     void registerSession(http::DownstreamSession& session);
 
@@ -96,6 +103,7 @@ private:
     std::map<std::string, std::shared_ptr<Listener>> m_listeners;
     std::shared_ptr<WorkerRouting> m_routing;
     http::UpstreamPool m_upstreams;
+    std::shared_ptr<metrics::WorkerStats> m_stats = std::make_shared<metrics::WorkerStats>();
     http::RequestIdGenerator m_requestIds;
     bool m_draining = false;
     boost::intrusive::list<http::DownstreamSession, boost::intrusive::base_hook<SessionHook>,

@@ -97,6 +97,21 @@ struct UpstreamConfig {
     bool operator==(const UpstreamConfig&) const = default;
 };
 
+// The admin API: WebSocket JSON-RPC plus /metrics, /health and /ready on one port.
+struct AdminConfig {
+    bool enabled = true;
+    std::string address = "127.0.0.1:9901";
+    std::string tokenFile; // empty: $XDG_STATE_HOME/gaetwae/admin.token (or ~/.local/state/...)
+    bool allowRemote = false; // needed to bind a non-loopback address
+    std::vector<std::string> publicPaths; // of /metrics, /health, /ready: served without the token
+    std::uint64_t maxMessageBytes = 1024 * 1024;
+    std::uint32_t sendQueueLimit = 1024; // messages queued to one client before it is dropped
+    Duration pingInterval = 15s;
+    Duration statsHistory = 15min;
+
+    bool operator==(const AdminConfig&) const = default;
+};
+
 struct DecisionLogConfig {
     double sampleRate = 0.001; // share of balancing decisions recorded with their reasons
 
@@ -121,6 +136,7 @@ struct GatewayConfig {
     UpstreamConfig upstream;
     AccessLogConfig accessLog;
     DecisionLogConfig decisionLog;
+    AdminConfig admin;
     std::vector<RouteConfig> routes;
     std::vector<PoolConfig> pools;
 

@@ -153,6 +153,18 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     decodeHeaders(r, config.headers);
     decodeUpstream(r, config.upstream);
     decodeAccessLog(r, config.accessLog);
+    r.readObject("admin", [&](ObjectReader& a) {
+        auto& admin = config.admin;
+        a.readBool("enabled", admin.enabled);
+        a.readString("address", admin.address);
+        a.readString("token_file", admin.tokenFile);
+        a.readBool("allow_remote", admin.allowRemote);
+        a.readStringList("public_paths", admin.publicPaths);
+        a.readSize("max_message_bytes", admin.maxMessageBytes, 1024, 64 * 1024 * 1024);
+        a.readUnsigned<std::uint32_t>("send_queue_limit", admin.sendQueueLimit, 16, 1'000'000);
+        a.readDuration("ping_interval", admin.pingInterval, 1s, 1h);
+        a.readDuration("stats_history", admin.statsHistory, 1min, 24h);
+    });
     r.readObject("decision_log", [&](ObjectReader& d) {
         d.readDouble("sample_rate", config.decisionLog.sampleRate, 0.0, 1.0);
     });
@@ -231,6 +243,16 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
                          {"path", a.path},
                          {"include_query", a.includeQuery}};
     out["decision_log"] = {{"sample_rate", config.decisionLog.sampleRate}};
+    const auto& admin = config.admin;
+    out["admin"] = {{"enabled", admin.enabled},
+                    {"address", admin.address},
+                    {"token_file", admin.tokenFile},
+                    {"allow_remote", admin.allowRemote},
+                    {"public_paths", admin.publicPaths},
+                    {"max_message_bytes", formatSize(admin.maxMessageBytes)},
+                    {"send_queue_limit", admin.sendQueueLimit},
+                    {"ping_interval", formatDuration(admin.pingInterval)},
+                    {"stats_history", formatDuration(admin.statsHistory)}};
     nlohmann::json routes = nlohmann::json::array();
     for (const auto& route : config.routes) {
         routes.push_back(encodeRoute(route));

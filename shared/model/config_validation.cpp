@@ -128,6 +128,36 @@ void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
     }
 }
 
+void validateAdmin(const GatewayConfig& config, Diagnostics& d) {
+    const auto& admin = config.admin;
+    if (!admin.enabled) {
+        return;
+    }
+    std::string error;
+    const auto address = parseHostPort(admin.address, &error);
+    if (!address) {
+        d.error("/admin/address", error);
+    } else if (!isLoopbackHost(address->host) && !admin.allowRemote) {
+        d.error("/admin/address", "the admin API binds to loopback only unless allow_remote: true is set "
+                                  "(anyone who can reach it and holds the token controls the gateway)");
+    } else {
+        for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+            const auto listener = parseHostPort(config.listeners[i].address);
+            if (listener && listener->port != 0 && listener->port == address->port &&
+                (listener->host == address->host || listener->host == "0.0.0.0" || listener->host == "::")) {
+                d.error("/admin/address", "the admin API cannot share a port with listener " +
+                                              config.listeners[i].address);
+            }
+        }
+    }
+    for (std::size_t i = 0; i < admin.publicPaths.size(); ++i) {
+        const auto& path = admin.publicPaths[i];
+        if (path != "/metrics" && path != "/health" && path != "/ready") {
+            d.error(childPointer("/admin/public_paths", i), "'" + path + "' is not one of /metrics, /health, /ready");
+        }
+    }
+}
+
 void validateHeaders(const GatewayConfig& config, Diagnostics& d) {
     const auto& name = config.headers.requestIdHeader;
     bool ok = !name.empty();
@@ -166,6 +196,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validatePools(config, diagnostics);
     validateRoutes(config, diagnostics);
     validateHeaders(config, diagnostics);
+    validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {
         diagnostics.error("/limits/max_uri_bytes", "must not exceed max_header_bytes");
     }

@@ -10,6 +10,17 @@ namespace gaetwae::test {
 
 EngineProcess::EngineProcess() {
     m_process.setProcessChannelMode(QProcess::MergedChannels);
+    auto environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("XDG_STATE_HOME"), m_dir.path());
+    m_process.setProcessEnvironment(environment);
+}
+
+QString EngineProcess::tokenPath() const {
+    return m_dir.filePath(QStringLiteral("admin.token"));
+}
+
+QString EngineProcess::adminUrl() const {
+    return QStringLiteral("ws://127.0.0.1:%1/admin").arg(m_adminPort);
 }
 
 EngineProcess::~EngineProcess() {
@@ -38,7 +49,11 @@ bool EngineProcess::rewriteConfig(const std::string& yaml) {
 
 bool EngineProcess::start(const std::string& yaml, const QStringList& extraArgs, std::size_t listeners,
                           std::chrono::milliseconds timeout) {
-    if (!rewriteConfig(yaml)) {
+    std::string text = yaml;
+    if (text.rfind("admin:", 0) != 0 && text.find("\nadmin:") == std::string::npos) {
+        text += "\nadmin:\n  address: 127.0.0.1:0\n  token_file: " + tokenPath().toStdString() + "\n";
+    }
+    if (!rewriteConfig(text)) {
         return false;
     }
     QStringList args = extraArgs;
@@ -61,6 +76,9 @@ bool EngineProcess::start(const std::string& yaml, const QStringList& extraArgs,
     while (it.hasNext()) {
         m_ports.push_back(static_cast<std::uint16_t>(it.next().captured(1).toUInt()));
     }
+    // "admin API on ws://127.0.0.1:40123/admin", logged before the listeners.
+    const auto admin = QRegularExpression(QStringLiteral("admin API on ws://\\S+:(\\d+)/admin")).match(m_output);
+    m_adminPort = admin.hasMatch() ? static_cast<std::uint16_t>(admin.captured(1).toUInt()) : 0;
     return !m_ports.empty();
 }
 
@@ -125,6 +143,11 @@ std::uint64_t EngineProcess::peakRssBytes() const {
 
 CommandResult runGaetwaed(const QStringList& args, std::chrono::milliseconds timeout) {
     QProcess process;
+    // Never touch the real user's state (the default token path) from a test.
+    QTemporaryDir state;
+    auto environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("XDG_STATE_HOME"), state.path());
+    process.setProcessEnvironment(environment);
     process.setProcessChannelMode(QProcess::MergedChannels);
     process.start(EngineProcess::binary(), args);
     CommandResult result;

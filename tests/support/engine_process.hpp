@@ -26,7 +26,9 @@ public:
     static QString binary();
 
     // Writes `yaml` to a config file, starts gaetwaed on it and waits until every listener is
-    // bound (listen on port 0 and read the real port from port()).
+    // bound (listen on port 0 and read the real port from port()). Unless `yaml` has an admin
+    // section, the admin API binds 127.0.0.1:0 with its token in the test's directory
+    // (adminPort(), tokenPath()); $XDG_STATE_HOME points there too.
     bool start(const std::string& yaml, const QStringList& extraArgs = {}, std::size_t listeners = 1,
                std::chrono::milliseconds timeout = 20s);
     // Replaces the config file atomically (write + rename), as an editor or deploy tool would.
@@ -34,6 +36,9 @@ public:
     QString configPath() const;
 
     std::uint16_t port(std::size_t listener = 0) const;
+    std::uint16_t adminPort() const { return m_adminPort; }
+    QString tokenPath() const;
+    QString adminUrl() const;
     qint64 pid() const { return m_process.processId(); }
     void signal(int signal);
 
@@ -53,13 +58,14 @@ private:
     QProcess m_process;
     QString m_output;
     std::vector<std::uint16_t> m_ports;
+    std::uint16_t m_adminPort = 0;
 };
 
 struct CommandResult {
     int exitCode = -1;
     QString output;
 };
-// Runs gaetwaed with `args` to completion (e.g. --check).
+// Runs gaetwaed with `args` to completion (e.g. --check, ctl ...).
 CommandResult runGaetwaed(const QStringList& args, std::chrono::milliseconds timeout = 20s);
 
 } // namespace gaetwae::test

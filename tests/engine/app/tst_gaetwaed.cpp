@@ -259,11 +259,15 @@ pools:
     void builtInDemoServesOutOfTheBox() {
         // The demo config's fixed ports, as a user runs it; skip nothing: if they are busy the
         // engine must say so, so this test needs them free.
-        for (const std::uint16_t port : {8080, 9101, 9102, 9103}) {
+        for (const std::uint16_t port : {8080, 9101, 9102, 9103, 9901}) {
             QVERIFY2(connectionRefused(port), qPrintable(QString("port %1 is in use on this machine").arg(port)));
         }
         QProcess process;
         process.setProcessChannelMode(QProcess::MergedChannels);
+        QTemporaryDir state; // the admin token goes to $XDG_STATE_HOME/gaetwae/admin.token
+        auto environment = QProcessEnvironment::systemEnvironment();
+        environment.insert("XDG_STATE_HOME", state.path());
+        process.setProcessEnvironment(environment);
         process.start(EngineProcess::binary(), {"--demo", "--workers", "1"});
         QVERIFY(process.waitForStarted(10000));
         QString output;
@@ -278,6 +282,13 @@ pools:
             QCOMPARE(response->header("X-Instance"), response->json()["instance"].get<std::string>());
         }
         QCOMPARE(instances, (std::set<std::string>{"demo-1", "demo-2", "demo-3"}));
+        // The admin API came up on its default address with a fresh owner-only token.
+        QVERIFY(output.contains("admin API on ws://127.0.0.1:9901/admin"));
+        const QFileInfo token(state.filePath("gaetwae/admin.token"));
+        QVERIFY(token.exists());
+        QCOMPARE(token.permissions() & (QFileDevice::ReadGroup | QFileDevice::ReadOther | QFileDevice::WriteGroup |
+                                        QFileDevice::WriteOther),
+                 QFileDevice::Permissions());
         ::kill(static_cast<pid_t>(process.processId()), SIGINT);
         QVERIFY(process.waitForFinished(20000));
         QCOMPARE(process.exitCode(), 0);

@@ -155,7 +155,7 @@ private slots:
     slow_start: {window: 3s, min_percent: 10}
     retry: {attempts: 2, backoff_base: 1ms, backoff_max: 5ms}
 )";
-        TestGateway gateway(poolYaml({a.get(), b.get(), c.get()}, policies), {2, nullptr, 7});
+        TestGateway gateway(poolYaml({a.get(), b.get(), c.get()}, policies), {2, nullptr, 7, std::nullopt});
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         EventRecorder events(gateway.engine().events());
 
@@ -218,7 +218,7 @@ private slots:
     retry: {attempts: 0}
 )";
         gaetwae::engine::core::ManualClock clock;
-        TestGateway gateway(poolYaml({&bad}, policies), {1, &clock, 3});
+        TestGateway gateway(poolYaml({&bad}, policies), {1, &clock, 3, std::nullopt});
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         EventRecorder events(gateway.engine().events());
 
@@ -293,7 +293,7 @@ private slots:
         });
         const std::string policies = "    strategy: " + strategy.toStdString() +
                                      "\n    latency: {decay: 500ms, probe_interval: 200ms}\n    retry: {attempts: 0}\n";
-        TestGateway gateway(poolYaml({&f1, &s, &f2}, policies), {2, nullptr, 11});
+        TestGateway gateway(poolYaml({&f1, &s, &f2}, policies), {2, nullptr, 11, std::nullopt});
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         Load load(gateway.port(), 8, 60s);
         QVERIFY2(load.waitForMore(500, 20s), load.lastError().c_str()); // warm-up: latencies measured

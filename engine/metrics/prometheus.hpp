@@ -1,0 +1,46 @@
+#pragma once
+
+#include "engine/metrics/stats_aggregator.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gaetwae::engine::metrics {
+
+// Live values /metrics needs beyond the cumulative counters.
+struct PrometheusState {
+    struct Instance {
+        std::string pool;
+        std::string id;
+        bool healthy = true;
+        bool available = true; // may take new requests now
+        int breaker = 0;       // 0 closed, 1 open, 2 half-open
+        std::int64_t activeRequests = 0;
+    };
+    std::vector<Instance> instances;
+    std::map<std::string, std::uint64_t> poolRetries;
+    std::map<std::string, std::int64_t> poolActiveRequests;
+    std::int64_t activeConnections = 0;
+    std::uint64_t configVersion = 0;
+    std::uint64_t upstreamConnectionsOpened = 0;
+};
+
+// Prometheus text exposition format 0.0.4. Metric names (service = pool):
+//   proxy_requests_total{service,method,status,instance}        counter
+//   proxy_request_duration_seconds{service}                     histogram
+//   proxy_upstream_duration_seconds{service}                    histogram
+//   proxy_instances_available{service}                          gauge
+//   proxy_instance_healthy{service,instance}                    gauge
+//   proxy_circuit_breaker_state{service,instance}               gauge (0 closed, 1 open, 2 half-open)
+//   proxy_retry_attempts_total{service}                         counter
+//   proxy_load_balancer_errors_total{service,type}              counter ("" service: not routed)
+//   proxy_active_requests{service}, proxy_active_connections, proxy_config_version  gauges
+//   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
+std::string renderPrometheus(const Cumulative& cumulative, const PrometheusState& state);
+
+// Label value escaping (backslash, double quote, newline).
+std::string escapeLabel(std::string_view value);
+
+} // namespace gaetwae::engine::metrics
