@@ -98,8 +98,8 @@ std::string formatDuration(std::int64_t seconds) {
 }
 
 bool available(const protocol::InstanceView& instance) {
-    return instance.config.state == model::InstanceState::Enabled && instance.healthy && !instance.ejected &&
-           instance.breaker != "open";
+    return instance.config.state == model::InstanceState::Enabled && instance.config.weight > 0 && instance.healthy &&
+           !instance.ejected && instance.breaker != "open";
 }
 
 // Prints rows with columns padded to the widest cell.

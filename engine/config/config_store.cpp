@@ -71,6 +71,7 @@ ConfigStore::change(const protocol::ChangeRequest& request, const std::string& c
         // Running and saved config must not diverge: undo.
         spdlog::error("admin change not saved ({}); rolling back", error);
         m_hooks.apply(before);
+        record(m_hooks.version(), client, "rolled back (could not save: " + error + ")", nlohmann::json::array());
         return protocol::RpcError{protocol::rpc::kInternalError, "the change could not be saved: " + error,
                                   nullptr};
     }

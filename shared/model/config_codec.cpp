@@ -123,7 +123,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readBool("strip_prefix", route.stripPrefix);
     r.readString("rewrite_prefix", route.rewritePrefix);
     route.hasRetry = r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, route.retry); });
-    route.extra = r.finish();
+    route.extra = r.finishKeepingExtensions();
     return route;
 }
 

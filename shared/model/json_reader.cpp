@@ -260,7 +260,11 @@ bool ObjectReader::readStringList(std::string_view key, std::vector<std::string>
     return ok;
 }
 
-nlohmann::json ObjectReader::finish() {
+bool isExtensionKey(std::string_view key) {
+    return key.size() > 2 && key.substr(0, 2) == "x-";
+}
+
+nlohmann::json ObjectReader::finishWith(bool keepExtensions) {
     nlohmann::json extras = nlohmann::json::object();
     if (m_object == nullptr) {
         return extras;
@@ -270,7 +274,14 @@ nlohmann::json ObjectReader::finish() {
         if (known) {
             continue;
         }
-        if (m_unknownKeys == UnknownKeys::Reject) {
+        if (m_unknownKeys == UnknownKeys::Reject && isExtensionKey(key)) {
+            if (keepExtensions) {
+                extras[key] = value;
+            } else {
+                m_diagnostics.error(pointerOf(key), "extension field '" + key +
+                                                        "' is not allowed here (only on pools, routes and instances)");
+            }
+        } else if (m_unknownKeys == UnknownKeys::Reject) {
             std::string hint;
             // Point out near-misses such as "weigth" for "weight" or "pathPrefix" for "path_prefix".
             std::size_t best = 3;

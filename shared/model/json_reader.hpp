@@ -18,9 +18,13 @@ namespace gaetwae::model {
 
 // What to do with keys a reader was not asked about.
 enum class UnknownKeys {
-    Reject,   // config files: a typo must not be silently ignored
-    Preserve, // admin API objects from newer peers: keep them so a round trip loses nothing
+    Reject,   // config files and admin changes: a typo must not be silently ignored; extension
+              // fields ("x-team": ...) are kept where the object has room for them
+    Preserve, // objects a client reads from a newer engine: keep everything, lose nothing
 };
+
+// "x-..." keys: operators' own annotations, kept on pools, routes and instances.
+bool isExtensionKey(std::string_view key);
 
 // Strict, error-collecting reader for one JSON object. Every read records a precise diagnostic
 // (with a JSON pointer) on a missing field or wrong type and leaves the output untouched, so the
@@ -118,9 +122,14 @@ public:
     }
 
     // Reports unknown keys (Reject) or returns them (Preserve). Call once, after all reads.
-    nlohmann::json finish();
+    // finishKeepingExtensions() also returns extension keys under Reject: for objects that
+    // store them (pools, routes, instances).
+    nlohmann::json finish() { return finishWith(false); }
+    nlohmann::json finishKeepingExtensions() { return finishWith(true); }
 
 private:
+    nlohmann::json finishWith(bool keepExtensions);
+
     const nlohmann::json* m_object = nullptr;
     std::string m_pointer;
     Diagnostics& m_diagnostics;

@@ -297,7 +297,7 @@ InstanceConfig decodeInstance(const nlohmann::json& value, const std::string& po
     r.readString("address", instance.address, true);
     r.readUnsigned<std::uint32_t>("weight", instance.weight, 0, kMaxWeight);
     r.readEnum<InstanceState>("state", instance.state, kInstanceStateNames);
-    instance.extra = r.finish();
+    instance.extra = r.finishKeepingExtensions();
     return instance;
 }
 
@@ -341,7 +341,7 @@ PoolConfig decodePool(const nlohmann::json& value, const std::string& pointer, D
     r.readList("instances", pool.instances, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeInstance(item, itemPointer, diagnostics, unknownKeys);
     });
-    pool.extra = r.finish();
+    pool.extra = r.finishKeepingExtensions();
     return pool;
 }
 

@@ -60,6 +60,19 @@ std::optional<Kind> kindOfMethod(std::string_view method) {
     return std::nullopt;
 }
 
+namespace {
+
+// A string member, or "" when absent or not a string (validation reports the type later).
+std::string stringField(const nlohmann::json& object, const char* key) {
+    if (!object.is_object()) {
+        return {};
+    }
+    const auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+} // namespace
+
 std::optional<ConfigOperation> decodeOperation(std::string_view method, const nlohmann::json& params,
                                                const std::string& pointer, Diagnostics& diagnostics) {
     const auto kind = kindOfMethod(method);
@@ -85,7 +98,7 @@ std::optional<ConfigOperation> decodeOperation(std::string_view method, const nl
     switch (op.kind) {
     case Kind::PutPool:
         op.value = requireObject("pool");
-        op.pool = op.value.value("name", std::string());
+        op.pool = stringField(op.value, "name");
         break;
     case Kind::PatchPool:
         r.readString("name", op.pool, true);
@@ -96,7 +109,7 @@ std::optional<ConfigOperation> decodeOperation(std::string_view method, const nl
         break;
     case Kind::PutRoute: {
         op.value = requireObject("route");
-        op.name = op.value.value("name", std::string());
+        op.name = stringField(op.value, "name");
         std::int64_t index = 0;
         if (r.readInteger("index", index, 0, 100'000)) {
             op.index = static_cast<std::size_t>(index);
@@ -109,7 +122,7 @@ std::optional<ConfigOperation> decodeOperation(std::string_view method, const nl
     case Kind::PutInstance:
         r.readString("pool", op.pool, true);
         op.value = requireObject("instance");
-        op.name = op.value.value("id", std::string());
+        op.name = stringField(op.value, "id");
         break;
     case Kind::RemoveInstance:
         r.readString("pool", op.pool, true);
@@ -223,7 +236,7 @@ ConfigOperation replaceConfig(const model::GatewayConfig& config) {
 }
 
 model::GatewayConfig applyOperations(const model::GatewayConfig& config, const std::vector<ConfigOperation>& operations,
-                                     Diagnostics& diagnostics) {
+                                     Diagnostics& diagnostics, model::UnknownKeys unknownKeys) {
     model::GatewayConfig result = config;
     for (std::size_t i = 0; i < operations.size(); ++i) {
         const auto& op = operations[i];
@@ -231,7 +244,7 @@ model::GatewayConfig applyOperations(const model::GatewayConfig& config, const s
         auto notFound = [&](const std::string& what) { diagnostics.error(pointer, what + " does not exist"); };
         switch (op.kind) {
         case Kind::PutPool: {
-            auto pool = model::decodePool(op.value, pointer + "/pool", diagnostics, model::UnknownKeys::Preserve);
+            auto pool = model::decodePool(op.value, pointer + "/pool", diagnostics, unknownKeys);
             if (auto* existing = findPool(result, pool.name)) {
                 *existing = std::move(pool);
             } else {
@@ -248,7 +261,7 @@ model::GatewayConfig applyOperations(const model::GatewayConfig& config, const s
             auto json = model::encodePool(*pool);
             json.merge_patch(op.value);
             json["name"] = op.pool; // a patch does not rename
-            *pool = model::decodePool(json, pointer + "/patch", diagnostics, model::UnknownKeys::Preserve);
+            *pool = model::decodePool(json, pointer + "/patch", diagnostics, unknownKeys);
             break;
         }
         case Kind::RemovePool: {
@@ -260,7 +273,7 @@ model::GatewayConfig applyOperations(const model::GatewayConfig& config, const s
             break;
         }
         case Kind::PutRoute: {
-            auto route = model::decodeRoute(op.value, pointer + "/route", diagnostics, model::UnknownKeys::Preserve);
+            auto route = model::decodeRoute(op.value, pointer + "/route", diagnostics, unknownKeys);
             const auto it = std::find_if(result.routes.begin(), result.routes.end(),
                                          [&](const auto& r) { return r.name == route.name; });
             if (it != result.routes.end()) {
@@ -285,7 +298,7 @@ model::GatewayConfig applyOperations(const model::GatewayConfig& config, const s
                 notFound("pool '" + op.pool + "'");
                 break;
             }
-            auto instance = model::decodeInstance(op.value, pointer + "/instance", diagnostics, model::UnknownKeys::Preserve);
+            auto instance = model::decodeInstance(op.value, pointer + "/instance", diagnostics, unknownKeys);
             if (auto* existing = findInstance(*pool, instance.id)) {
                 *existing = std::move(instance);
             } else {
@@ -313,7 +326,7 @@ model::GatewayConfig applyOperations(const model::GatewayConfig& config, const s
         }
         case Kind::ReplaceConfig: {
             Diagnostics local;
-            result = model::decodeGatewayConfig(op.value, local);
+            result = model::decodeGatewayConfig(op.value, local, unknownKeys);
             for (const auto& d : local.items()) {
                 diagnostics.error(pointer + "/config" + d.pointer, d.message, d.atKey);
             }

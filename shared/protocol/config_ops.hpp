@@ -2,6 +2,7 @@
 
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
+#include "shared/model/json_reader.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -60,11 +61,15 @@ ConfigOperation removeInstance(std::string pool, std::string id);
 ConfigOperation patchPool(std::string pool, nlohmann::json patch);
 ConfigOperation replaceConfig(const model::GatewayConfig& config);
 
-// Applies `operations` in order to a copy of `config`, then validates the result. Unknown fields
-// of pools, routes and instances are kept. Every problem is reported, pointing into the
-// operation list ("/operations/2/params/..."); the result is meaningful only without errors.
+// Applies `operations` in order to a copy of `config`, then validates the result. Every problem
+// is reported, pointing into the operation list ("/operations/2/params/..."); the result is
+// meaningful only without errors. With Reject (the engine), unknown fields are errors except
+// extension fields ("x-...") on pools, routes and instances, which are kept, exactly as in a
+// config file, so whatever is applied can be written to YAML and read back. A console
+// previewing a change against a newer engine's config passes Preserve.
 model::GatewayConfig applyOperations(const model::GatewayConfig& config, const std::vector<ConfigOperation>& operations,
-                                     model::Diagnostics& diagnostics);
+                                     model::Diagnostics& diagnostics,
+                                     model::UnknownKeys unknownKeys = model::UnknownKeys::Reject);
 
 // A readable one-line summary ("set weight of api/b2 to 3"), for the audit history.
 std::string describe(const ConfigOperation& operation);

@@ -66,7 +66,9 @@ std::string makeNotification(std::string_view method, const nlohmann::json& para
     return dump({{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
 }
 
-std::optional<RpcIncoming> parseIncoming(std::string_view text, std::string* error) {
+namespace {
+
+std::optional<RpcIncoming> parseIncomingUnchecked(std::string_view text, std::string* error) {
     const auto json = nlohmann::json::parse(text, nullptr, false);
     auto fail = [&](const char* message) -> std::optional<RpcIncoming> {
         if (error != nullptr) {
@@ -97,6 +99,19 @@ std::optional<RpcIncoming> parseIncoming(std::string_view text, std::string* err
         return fail("a response needs a result or an error");
     }
     return incoming;
+}
+
+} // namespace
+
+std::optional<RpcIncoming> parseIncoming(std::string_view text, std::string* error) {
+    try {
+        return parseIncomingUnchecked(text, error);
+    } catch (const nlohmann::json::exception&) { // e.g. "jsonrpc": 2 or a string "code"
+        if (error != nullptr) {
+            *error = "a field of the message has the wrong type";
+        }
+        return std::nullopt;
+    }
 }
 
 } // namespace gaetwae::protocol

@@ -2,6 +2,7 @@
 // refused reloads, graceful SIGTERM drain and the built-in demo.
 #include "tests/support/engine_process.hpp"
 #include "tests/support/fake_backend.hpp"
+#include "tests/support/load.hpp"
 #include "tests/support/test_client.hpp"
 
 #include <fmt/format.h>
@@ -34,59 +35,6 @@ QString writeFile(const QTemporaryDir& dir, const QString& name, const std::stri
     std::ofstream(path.toStdString()) << text;
     return path;
 }
-
-// Keep-alive clients hammering the gateway from background threads until stopped (or a bound
-// is reached), counting every response that is not a 200.
-class Load {
-public:
-    Load(std::uint16_t port, int clients) {
-        for (int i = 0; i < clients; ++i) {
-            m_threads.emplace_back([this, port] {
-                TestClient client(port, 10s);
-                for (int n = 0; n < 200'000 && !m_stop; ++n) {
-                    const auto response = client.get("/");
-                    if (!response || response->status != 200) {
-                        ++m_failures;
-                        std::lock_guard lock(m_mutex);
-                        m_lastError = response ? std::to_string(response->status) + " " + response->body : client.error();
-                        return;
-                    }
-                    ++m_ok;
-                }
-            });
-        }
-    }
-    ~Load() { stop(); }
-    void stop() {
-        m_stop = true;
-        for (auto& t : m_threads) {
-            if (t.joinable()) {
-                t.join();
-            }
-        }
-    }
-    std::uint64_t ok() const { return m_ok; }
-    std::uint64_t failures() const { return m_failures; }
-    std::string lastError() {
-        std::lock_guard lock(m_mutex);
-        return m_lastError;
-    }
-    bool waitForOk(std::uint64_t count, std::chrono::milliseconds timeout) const {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (m_ok < count && m_failures == 0 && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::yield();
-        }
-        return m_ok >= count;
-    }
-
-private:
-    std::atomic<bool> m_stop{false};
-    std::atomic<std::uint64_t> m_ok{0};
-    std::atomic<std::uint64_t> m_failures{0};
-    std::mutex m_mutex;
-    std::string m_lastError;
-    std::vector<std::thread> m_threads;
-};
 
 } // namespace
 
@@ -176,7 +124,7 @@ pools:
         FakeBackend a("a"), b("b");
         EngineProcess engine;
         QVERIFY2(engine.start(yamlFor({&a})), qPrintable(engine.output()));
-        Load load(engine.port(), 4);
+        KeepAliveLoad load(engine.port(), 4);
         QVERIFY2(load.waitForOk(200, 20s), load.lastError().c_str());
         const std::vector<std::vector<const FakeBackend*>> sets{{&b}, {&a, &b}, {&a}};
         for (int i = 0; i < 10; ++i) {

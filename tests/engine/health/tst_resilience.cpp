@@ -3,6 +3,7 @@
 // active health checks, all through real sockets.
 #include "tests/support/event_recorder.hpp"
 #include "tests/support/fake_backend.hpp"
+#include "tests/support/load.hpp"
 #include "tests/support/test_client.hpp"
 #include "tests/support/test_gateway.hpp"
 
@@ -33,83 +34,6 @@ std::string poolYaml(const std::vector<const FakeBackend*>& backends, const std:
     return yaml;
 }
 
-// Keep-alive clients looping until stopped or a deadline, counting responses per backend.
-class Load {
-public:
-    Load(std::uint16_t port, int clients, std::chrono::milliseconds duration)
-        : m_deadline(std::chrono::steady_clock::now() + duration) {
-        for (int i = 0; i < clients; ++i) {
-            m_threads.emplace_back([this, port] {
-                TestClient client(port, 10s);
-                while (!m_stop && std::chrono::steady_clock::now() < m_deadline) {
-                    const auto response = client.get("/");
-                    std::lock_guard lock(m_mutex);
-                    if (!response || response->status != 200) {
-                        ++m_failures;
-                        m_lastError = response ? std::to_string(response->status) + " " + response->body : client.error();
-                        if (!response) {
-                            return;
-                        }
-                        continue;
-                    }
-                    ++m_ok;
-                    m_byBackend[response->header("Server")]++;
-                }
-            });
-        }
-    }
-    ~Load() { stop(); }
-    void stop() {
-        m_stop = true;
-        for (auto& t : m_threads) {
-            if (t.joinable()) {
-                t.join();
-            }
-        }
-    }
-    void join() {
-        for (auto& t : m_threads) {
-            if (t.joinable()) {
-                t.join();
-            }
-        }
-    }
-    std::map<std::string, std::uint64_t> byBackend() {
-        std::lock_guard lock(m_mutex);
-        return m_byBackend;
-    }
-    std::uint64_t ok() {
-        std::lock_guard lock(m_mutex);
-        return m_ok;
-    }
-    std::uint64_t failures() {
-        std::lock_guard lock(m_mutex);
-        return m_failures;
-    }
-    std::string lastError() {
-        std::lock_guard lock(m_mutex);
-        return m_lastError;
-    }
-    // Waits until `count` more responses than now arrived.
-    bool waitForMore(std::uint64_t count, std::chrono::milliseconds timeout) {
-        const auto target = ok() + count;
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (ok() < target && std::chrono::steady_clock::now() < deadline && failures() == 0) {
-            std::this_thread::yield();
-        }
-        return ok() >= target;
-    }
-
-private:
-    std::chrono::steady_clock::time_point m_deadline;
-    std::atomic<bool> m_stop{false};
-    std::mutex m_mutex;
-    std::uint64_t m_ok = 0;
-    std::uint64_t m_failures = 0;
-    std::string m_lastError;
-    std::map<std::string, std::uint64_t> m_byBackend;
-    std::vector<std::thread> m_threads;
-};
 
 double share(const std::map<std::string, std::uint64_t>& counts, const std::string& id) {
     std::uint64_t total = 0;
@@ -160,7 +84,7 @@ private slots:
         EventRecorder events(gateway.engine().events());
 
         const auto started = std::chrono::steady_clock::now();
-        Load load(gateway.port(), 4, 20s);
+        KeepAliveLoad load(gateway.port(), 4, 20s);
         QVERIFY2(load.waitForMore(500, 10s), load.lastError().c_str());
 
         // Kill b: connections refused and open ones cut.
@@ -295,7 +219,7 @@ private slots:
                                      "\n    latency: {decay: 500ms, probe_interval: 200ms}\n    retry: {attempts: 0}\n";
         TestGateway gateway(poolYaml({&f1, &s, &f2}, policies), {2, nullptr, 11, std::nullopt});
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        Load load(gateway.port(), 8, 60s);
+        KeepAliveLoad load(gateway.port(), 8, 60s);
         QVERIFY2(load.waitForMore(500, 20s), load.lastError().c_str()); // warm-up: latencies measured
         const auto warm = load.byBackend();
         QVERIFY2(load.waitForMore(3000, 30s), load.lastError().c_str());
