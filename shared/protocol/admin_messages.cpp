@@ -265,6 +265,13 @@ bool decodePoolView(const nlohmann::json& json, const std::string& pointer, Pool
         live = config["live"];
         config.erase("live");
     }
+    if (config.is_object() && config.contains("instances") && config["instances"].is_array()) {
+        for (auto& instance : config["instances"]) {
+            if (instance.is_object()) {
+                instance.erase("live"); // live state is not configuration
+            }
+        }
+    }
     PoolView v;
     v.config = model::decodePool(config, pointer, d, kLenient);
     if (json.is_object() && json.contains("instances") && json["instances"].is_array()) {

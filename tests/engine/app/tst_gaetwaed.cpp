@@ -1,5 +1,6 @@
 // The gaetwaed executable: command line, --check, start-up errors, SIGHUP reload under load,
-// refused reloads, graceful SIGTERM drain and the built-in demo.
+// refused reloads, graceful SIGTERM drain, the built-in demo and `gaetwaed ctl`.
+#include "engine/config/config_loader.hpp"
 #include "tests/support/engine_process.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/load.hpp"
@@ -202,6 +203,93 @@ pools:
         QVERIFY(engine.output().contains("drain ended with 1 connection(s) still open"));
         QVERIFY(client.waitForClose(5s));
         backend.release();
+    }
+
+    void ctlDrivesARunningEngine() {
+        FakeBackend a("a"), b("b");
+        EngineProcess engine;
+        QVERIFY2(engine.start(yamlFor({&a, &b})), qPrintable(engine.output()));
+        QVERIFY(engine.adminPort() != 0);
+        auto ctl = [&](QStringList args) {
+            return runGaetwaed(QStringList{"ctl", "--url", engine.adminUrl(), "--token-file", engine.tokenPath()} + args);
+        };
+        auto onDisk = [&] { return gaetwae::engine::config::loadConfigFile(engine.configPath().toStdString()); };
+
+        auto result = ctl({"status"});
+        QVERIFY2(result.exitCode == 0, qPrintable(result.output));
+        QVERIFY2(result.output.contains("configuration version 1") && result.output.contains("(changes are saved)"),
+                 qPrintable(result.output));
+        QVERIFY2(QRegularExpression("\\bp\\s+round_robin\\s+2/2").match(result.output).hasMatch(), qPrintable(result.output));
+
+        result = ctl({"pools"});
+        QVERIFY2(result.exitCode == 0 && result.output.contains(QString::fromStdString(b.address())),
+                 qPrintable(result.output));
+
+        result = ctl({"weight", "p", "a", "5"});
+        QVERIFY2(result.exitCode == 0 && result.output.contains("configuration version 2"), qPrintable(result.output));
+        QCOMPARE(onDisk().loaded->config.pools[0].instances[0].weight, 5u);
+
+        result = ctl({"drain", "p", "b", "--wait", "10"});
+        QVERIFY2(result.exitCode == 0 && result.output.contains("p/b drained"), qPrintable(result.output));
+        QVERIFY(onDisk().loaded->config.pools[0].instances[1].state == gaetwae::model::InstanceState::Draining);
+
+        result = ctl({"weight", "p", "nope", "1"});
+        QCOMPARE(result.exitCode, 1);
+        QVERIFY2(result.output.contains("does not exist"), qPrintable(result.output));
+        QCOMPARE(ctl({"weight", "p", "a", "heavy"}).exitCode, 2);
+        QCOMPARE(ctl({"frobnicate"}).exitCode, 2);
+
+        // apply: the whole file, validated first where it is, then all or nothing.
+        QTemporaryDir dir;
+        const std::string admin = "admin: {address: \"127.0.0.1:0\", token_file: \"" + engine.tokenPath().toStdString() + "\"}\n";
+        const auto next = yamlFor({&a}, admin);
+        const auto nextPath = writeFile(dir, "next.yaml", next);
+        result = ctl({"validate", nextPath});
+        QVERIFY2(result.exitCode == 0 && result.output.contains("valid;") && result.output.contains("/pools/0/instances/1"),
+                 qPrintable(result.output));
+        result = ctl({"apply", nextPath});
+        QVERIFY2(result.exitCode == 0 && result.output.contains("configuration version 4"), qPrintable(result.output));
+        const auto applied = onDisk();
+        QVERIFY2(applied.ok(), applied.errorText().c_str());
+        QCOMPARE(applied.loaded->config.pools[0].instances.size(), std::size_t(1));
+
+        const auto badPath = writeFile(dir, "bad.yaml", next + "      - {id: a, address: \"127.0.0.1:1\"}\n");
+        result = ctl({"apply", badPath});
+        QCOMPARE(result.exitCode, 1);
+        QVERIFY2(result.output.contains("bad.yaml:") && result.output.contains("duplicate"), qPrintable(result.output));
+        QVERIFY2(ctl({"status"}).output.contains("configuration version 4"), "a refused file changed the engine");
+
+        result = ctl({"history"});
+        QVERIFY2(result.exitCode == 0 && result.output.contains("set weight of p/a to 5") &&
+                     result.output.contains("replace the configuration"),
+                 qPrintable(result.output));
+
+        // events: a second ctl waits for the next event while this one changes something.
+        QProcess tail;
+        tail.setProcessChannelMode(QProcess::MergedChannels);
+        tail.start(EngineProcess::binary(), {"ctl", "--url", engine.adminUrl(), "--token-file", engine.tokenPath(),
+                                             "events", "--count", "2"});
+        QVERIFY(tail.waitForStarted(10000));
+        bool saw = false;
+        for (int attempt = 0; attempt < 50 && !saw; ++attempt) { // until the subscription is in place
+            QCOMPARE(ctl({"weight", "p", "a", QString::number(1 + attempt % 2)}).exitCode, 0);
+            saw = tail.waitForFinished(200);
+        }
+        const auto events = QString::fromUtf8(tail.readAll());
+        QVERIFY2(saw, qPrintable(events));
+        QCOMPARE(tail.exitCode(), 0);
+        QVERIFY2(events.contains(" config "), qPrintable(events));
+
+        // Connection problems are exit 3 with a reason.
+        QTemporaryDir other;
+        const auto wrongToken = writeFile(other, "token", std::string(64, 'a') + "\n");
+        result = runGaetwaed({"ctl", "--url", engine.adminUrl(), "--token-file", wrongToken, "status"});
+        QCOMPARE(result.exitCode, 3);
+        QVERIFY2(result.output.contains("401"), qPrintable(result.output));
+        result = runGaetwaed({"ctl", "--url", QString("ws://127.0.0.1:%1/admin").arg(closedPort()), "--token-file",
+                              engine.tokenPath(), "status"});
+        QCOMPARE(result.exitCode, 3);
+        QVERIFY2(result.output.contains("cannot connect"), qPrintable(result.output));
     }
 
     void builtInDemoServesOutOfTheBox() {

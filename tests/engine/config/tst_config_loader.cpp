@@ -1,8 +1,15 @@
 // YAML config loading: every error reported at once with file, line, column and field.
 #include "engine/config/builtin_config.hpp"
 #include "engine/config/config_loader.hpp"
+#include "engine/config/yaml_writer.hpp"
+#include "shared/model/config_codec.hpp"
 
+#include <QTemporaryDir>
 #include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
 
 using namespace gaetwae::engine::config;
 
@@ -180,6 +187,75 @@ pools:
         QVERIFY(file.ok());
         QVERIFY(builtin.loaded->config == file.loaded->config);
         QCOMPARE(builtin.loaded->config.pools[0].instances.size(), size_t(3));
+    }
+
+    // What the engine writes after an admin change must read back to exactly the same config.
+    void writtenYamlReadsBackToTheSameConfig_data() {
+        shippedConfigsAreValid_data();
+    }
+    void writtenYamlReadsBackToTheSameConfig() {
+        QFETCH(QString, file);
+        const auto original = loadConfigFile(std::string(GAETWAE_SOURCE_DIR) + "/" + file.toStdString());
+        QVERIFY(original.ok());
+        auto config = original.loaded->config;
+        config.pools[0].extra["x-notes"] = "deployed: 2026-11-23 # not a comment";
+        config.routes[0].extra["x-owner"] = "team-a";
+        const auto text = toYaml(gaetwae::model::encodeGatewayConfig(config), "# header line\n");
+        QVERIFY(text.rfind("# header line\n", 0) == 0);
+        const auto reread = loadConfigText(text, "written.yaml");
+        QVERIFY2(reread.ok(), (reread.errorText() + "\n" + text).c_str());
+        QVERIFY(reread.loaded->config == config);
+    }
+
+    void writtenYamlQuotesWhatYamlWouldRetype() {
+        const std::vector<std::string> tricky{
+            "", " lead", "trail ", "yes", "No", "true", "FALSE", "null", "~", "Null", "123", "-7", "0x1F", "0o17",
+            "1e3", "1.5", ".inf", "-.Inf", ".NaN", "2026-11-23", "a: b", "a #b", "#x", "- x", "-", "?", ": x", "@at",
+            "`tick", "*star", "&anchor", "!tag", "%pct", "|pipe", ">fold", "{brace", "[bracket", "]", "}", ",comma",
+            "quote\"s", "it's", "back\\slash", "new\nline", "tab\there", "h\u00e9llo w\u00f6rld", "\u2603 snow",
+            "ends with colon:", "key: value: more", "x,y", "'single'", "\"double\"", "=", "<<", "0", "+1", "00123"};
+        nlohmann::json document = nlohmann::json::object();
+        nlohmann::json list = nlohmann::json::array();
+        for (std::size_t i = 0; i < tricky.size(); ++i) {
+            document["k" + std::to_string(i)] = tricky[i];
+            list.push_back(tricky[i]);
+        }
+        document["list"] = list;
+        document["nested"] = {{"empty_list", nlohmann::json::array()}, {"empty_map", nlohmann::json::object()},
+                              {"numbers", {0, -1, 2.5, 1e-9, 123456789012345}}, {"flags", {true, false}},
+                              {"nothing", nullptr}, {"deep", {{"a", {{"b", {{"c", "d"}}}}}}},
+                              {"objects", {{{"id", "a"}, {"w", 1}}, {{"id", "b: c"}, {"w", 2}}}}};
+        document["weird key: with colon"] = "v";
+        document["-dash"] = "v";
+        const auto text = toYaml(document);
+        const auto parsed = parseYaml(text, "tricky.yaml");
+        QVERIFY2(parsed.document, (parsed.errors.empty() ? text : parsed.errors[0].toString() + "\n" + text).c_str());
+        QVERIFY2(parsed.document->root == document, (text + "\n" + parsed.document->root.dump()).c_str());
+    }
+
+    void filesAreReplacedAtomicallyKeepingTheirMode() {
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.filePath("gaetwae.yaml").toStdString();
+        std::ofstream(path) << "old\n";
+        ::chmod(path.c_str(), 0640);
+        std::string error;
+        QVERIFY2(writeFileAtomically(path, "new content\n", error), error.c_str());
+        std::ifstream in(path);
+        std::string line;
+        std::getline(in, line);
+        QCOMPARE(line, std::string("new content"));
+        struct stat info {};
+        QCOMPARE(::stat(path.c_str(), &info), 0);
+        QCOMPARE(info.st_mode & 0777, 0640u);
+        // Nothing left behind beside it.
+        int files = 0;
+        for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path().toStdString())) {
+            ++files;
+        }
+        QCOMPARE(files, 1);
+        // An unwritable place is an error, not a crash, and names the path.
+        QVERIFY(!writeFileAtomically("/nonexistent-dir/x.yaml", "x", error));
+        QVERIFY2(error.find("/nonexistent-dir") != std::string::npos, error.c_str());
     }
 };
 
