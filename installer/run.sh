@@ -17,5 +17,5 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "gaetwae: try  curl -i http://127.0.0.1:8080/hello   (Ctrl+C to stop)"
+echo "gaetwae: try  curl -i http://127.0.0.1:8080/hello   and   build/engine/gaetwaed ctl status   (Ctrl+C to stop)"
 ./build/engine/gaetwaed --demo

@@ -71,6 +71,14 @@ std::variant<nlohmann::json, RpcError> AdminService::call(const protocol::RpcReq
             }
             return protocol::toJson(hello);
         }
+        const bool noParams = m == protocol::method::kEngineInfo || m == protocol::method::kConfigGet ||
+                              m == protocol::method::kPoolsList || m == protocol::method::kRoutesList;
+        if (noParams) {
+            rejectUnknown(params, {}, d);
+            if (!d.empty()) {
+                return invalidParams(d);
+            }
+        }
         if (m == protocol::method::kEngineInfo) {
             return protocol::toJson(m_engine.engineInfo());
         }
@@ -125,8 +133,9 @@ std::variant<nlohmann::json, RpcError> AdminService::call(const protocol::RpcReq
             return protocol::toJson(m_engine.configStore().validate(change.operations));
         }
         if (m == protocol::method::kTransaction) {
+            rejectUnknown(params, {"expectedVersion", "operations"}, d);
             protocol::ChangeRequest change;
-            if (!protocol::fromJson(params, change, d)) {
+            if (!d.empty() || !protocol::fromJson(params, change, d)) {
                 return invalidParams(d);
             }
             auto result = m_engine.configStore().change(change, client);

@@ -2,6 +2,7 @@
 // errors for every kind of bad input, tokens, live changes under load with persistence,
 // exact stats, the Prometheus endpoint, health and readiness, events and slow clients.
 #include "engine/config/config_loader.hpp"
+#include "engine/config/yaml_document.hpp"
 #include "shared/model/config_codec.hpp"
 #include "shared/protocol/admin_messages.hpp"
 #include "tests/engine/admin/prometheus_text.hpp"
@@ -21,6 +22,7 @@
 #include <arpa/inet.h>
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <future>
 #include <set>
 #include <netinet/in.h>
@@ -300,6 +302,9 @@ private slots:
                             rpc::kValidationFailed));
         QVERIFY(expectError(R"({"jsonrpc":"2.0","id":9,"method":"transaction","params":{"expectedVersion":1,"operations":{}}})",
                             rpc::kInvalidParams));
+        QVERIFY(expectError(R"({"jsonrpc":"2.0","id":11,"method":"transaction","params":{"expectedVersion":1,"operations":[],"dryRun":true}})",
+                            rpc::kInvalidParams)); // an option this engine does not know is not ignored
+        QVERIFY(expectError(R"({"jsonrpc":"2.0","id":12,"method":"pools.list","params":{"pool":"p"}})", rpc::kInvalidParams));
         const auto tooLarge = expectError(protocol::makeRequest(10, "hello", {{"client", std::string(8000, 'x')}}),
                                           rpc::kTooLarge);
         QVERIFY(tooLarge);
@@ -742,6 +747,39 @@ private slots:
         const auto* unrouted = parsed.sample("proxy_load_balancer_errors_total", {{"service", ""}, {"type", "no_route"}});
         QVERIFY(unrouted);
         QCOMPARE(unrouted->value, 3.0);
+
+        // The shipped Grafana dashboard and scrape example use only what the engine exports.
+        std::ifstream dashboardFile(std::string(GAETWAE_SOURCE_DIR) + "/resources/monitoring/grafana-dashboard.json");
+        const auto dashboard = nlohmann::json::parse(dashboardFile, nullptr, false);
+        QVERIFY(dashboard.is_object() && !dashboard["panels"].empty());
+        const std::regex metric("proxy_[a-z_]+");
+        int references = 0;
+        for (const auto& panel : dashboard["panels"]) {
+            for (const auto& target : panel["targets"]) {
+                const auto expr = target["expr"].get<std::string>();
+                for (auto it = std::sregex_iterator(expr.begin(), expr.end(), metric); it != std::sregex_iterator(); ++it) {
+                    std::string name = it->str();
+                    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+                        const std::string s(suffix);
+                        if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0 &&
+                            parsed.family(name.substr(0, name.size() - s.size())) != nullptr) {
+                            name = name.substr(0, name.size() - s.size());
+                        }
+                    }
+                    QVERIFY2(parsed.family(name) != nullptr, name.c_str());
+                    ++references;
+                }
+            }
+        }
+        QVERIFY(references >= 13);
+        std::ifstream scrapeFile(std::string(GAETWAE_SOURCE_DIR) + "/resources/monitoring/prometheus.yml");
+        const std::string scrapeText((std::istreambuf_iterator<char>(scrapeFile)), std::istreambuf_iterator<char>());
+        const auto scrape = engine::config::parseYaml(scrapeText, "prometheus.yml");
+        QVERIFY(scrape.document);
+        const auto& job = scrape.document->root["scrape_configs"][0];
+        QCOMPARE(job["metrics_path"].get<std::string>(), std::string("/metrics"));
+        QCOMPARE(job["authorization"]["type"].get<std::string>(), std::string("Bearer"));
+        QCOMPARE(job["static_configs"][0]["targets"][0].get<std::string>(), model::AdminConfig().address);
     }
 
     void theStrictParserCatchesMistakes() {
@@ -791,8 +829,41 @@ private slots:
         QCOMPARE(health->json()["pools"][0]["instances"][0]["state"].get<std::string>(), std::string("disabled"));
         QCOMPARE(getWithToken(gateway.adminPort(), "/ready", token)->status, 200); // up, just nothing to route to
         QCOMPARE(fetch(gateway.port(), "/api/x")->status, 503);
-        const auto head = TestClient(gateway.adminPort()).request("HEAD", "/ready", {{"Authorization", "Bearer " + token}});
-        QVERIFY(head);
+        TestClient headClient(gateway.adminPort());
+        headClient.sendRaw("HEAD /ready HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n");
+        const auto head = headClient.readResponse(true);
+        QVERIFY(head && head->status == 200 && head->body.empty());
+    }
+
+    void readinessTurnsOffWhileDraining() {
+        FakeBackend a("a", [](const ReceivedRequest&) {
+            Reply reply;
+            reply.action = Reply::Action::WaitForRelease;
+            return reply;
+        });
+        auto gateway = std::make_unique<TestGateway>(gatewayYaml({&a}), engine::core::Engine::Options{1, nullptr, 0, std::nullopt});
+        QVERIFY2(gateway->ok(), gateway->error().c_str());
+        const std::string token = gateway->adminToken();
+        const auto adminPort = gateway->adminPort();
+        std::optional<Response> inFlight;
+        std::thread client([&] { inFlight = fetch(gateway->port(), "/api/slow", 20s); });
+        QVERIFY(a.waitForRequests(1, 10s));
+        std::thread stopper([&] { gateway->engine().shutdown(std::chrono::milliseconds(15000)); });
+        // While the request finishes, the admin port says "not ready" (load balancers in front
+        // stop sending) and health reports the drain.
+        bool notReady = false;
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!notReady && std::chrono::steady_clock::now() < deadline) {
+            const auto ready = getWithToken(adminPort, "/ready", token);
+            notReady = ready && ready->status == 503;
+        }
+        QVERIFY(notReady);
+        const auto health = getWithToken(adminPort, "/health", token);
+        QVERIFY(health && health->status == 503 && health->json()["draining"] == true);
+        a.release();
+        client.join();
+        stopper.join();
+        QVERIFY(inFlight && inFlight->status == 200);
     }
 
     void eventsReachSubscribers() {
