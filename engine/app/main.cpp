@@ -208,6 +208,9 @@ int main(int argc, char** argv) {
         options.configFile = std::filesystem::absolute(*cl->configPath);
     }
     core::Engine engine(options);
+    // Registered before anything starts: a signal that arrives during start-up is queued for the
+    // handler below instead of killing the process.
+    asio::signal_set signals(engine.control(), SIGHUP, SIGTERM, SIGINT);
     demo::DemoBackends demoBackends(engine.control());
     if (cl->demo) {
         for (const auto& line : demoBackends.start(loaded.loaded->config)) {
@@ -228,7 +231,6 @@ int main(int argc, char** argv) {
 
     std::promise<void> stopRequested;
     bool stopping = false;
-    asio::signal_set signals(engine.control(), SIGHUP, SIGTERM, SIGINT);
     std::function<void(const error_code&, int)> onSignal = [&](const error_code& ec, int signal) {
         if (ec) {
             return;

@@ -13,7 +13,7 @@
 #include "tests/support/ws_admin_client.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <QtTest>
@@ -50,28 +50,44 @@ std::string gatewayYaml(const std::vector<const FakeBackend*>& backends, const s
     return yaml;
 }
 
-// Captures what the engine logs (to check that secrets stay out of it).
-class LogCapture {
+// Everything the engine logs, kept by a sink installed once before any engine thread exists
+// (changing a logger's sinks while other threads log is not safe).
+class CaptureSink : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    LogCapture() {
-        m_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(m_stream);
-        spdlog::default_logger()->sinks().push_back(m_sink);
-        m_level = spdlog::default_logger()->level();
-        spdlog::default_logger()->set_level(spdlog::level::info);
-    }
-    ~LogCapture() {
-        auto& sinks = spdlog::default_logger()->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), m_sink), sinks.end());
-        spdlog::default_logger()->set_level(m_level);
-    }
     std::string text() {
-        spdlog::default_logger()->flush();
-        return m_stream.str();
+        std::lock_guard lock(mutex_);
+        return m_text;
     }
 
+protected:
+    void sink_it_(const spdlog::details::log_msg& message) override {
+        m_text.append(message.payload.data(), message.payload.size());
+        m_text += '\n';
+    }
+    void flush_() override {}
+
 private:
-    std::ostringstream m_stream;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> m_sink;
+    std::string m_text;
+};
+
+std::shared_ptr<CaptureSink>& captureSink() {
+    static auto sink = std::make_shared<CaptureSink>();
+    return sink;
+}
+
+// What was logged from its construction on, with info messages enabled meanwhile.
+class LogCapture {
+public:
+    LogCapture()
+        : m_from(captureSink()->text().size())
+        , m_level(spdlog::default_logger()->level()) {
+        spdlog::default_logger()->set_level(spdlog::level::info);
+    }
+    ~LogCapture() { spdlog::default_logger()->set_level(m_level); }
+    std::string text() const { return captureSink()->text().substr(m_from); }
+
+private:
+    std::size_t m_from;
     spdlog::level::level_enum m_level;
 };
 
@@ -193,6 +209,8 @@ class TestAdminApi : public QObject {
     Q_OBJECT
 
 private slots:
+    void initTestCase() { spdlog::default_logger()->sinks().push_back(captureSink()); }
+
     void helloAndReadsRoundTripThroughTheCodec() {
         FakeBackend a("a"), b("b");
         TestGateway gateway(gatewayYaml({&a, &b}));
