@@ -222,12 +222,20 @@ struct FakeBackend::Impl {
             out += "Connection: close\r\n";
         }
         out += "\r\n";
+        // A small complete body goes out with the head in one write, as real servers do, so a
+        // backend stopped between two writes never cuts such a response in half.
+        const bool whole = !head && !bodiless && reply.generatedBytes == 0 &&
+                           reply.framing == Reply::Framing::ContentLength &&
+                           reply.action != Reply::Action::CloseMidBody && reply.body.size() <= 64 * 1024;
+        if (whole) {
+            out += reply.body;
+        }
         error_code ec;
         co_await asio::async_write(socket, asio::buffer(out), noThrow(ec));
         if (ec) {
             co_return false;
         }
-        if (!head && !bodiless) {
+        if (!head && !bodiless && !whole) {
             const std::uint64_t limit =
                 reply.action == Reply::Action::CloseMidBody ? total / 2 : total;
             std::vector<char> chunk(64 * 1024);
