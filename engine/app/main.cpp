@@ -229,6 +229,21 @@ int main(int argc, char** argv) {
         spdlog::info("admin API disabled (admin.enabled: false)");
     }
 
+    // With --demo, loopback instances added later (SIGHUP, admin API, console) get a demo
+    // backend too, so the demo can be edited live like a real deployment.
+    std::optional<std::uint64_t> demoWatch;
+    if (cl->demo) {
+        demoWatch = engine.events().subscribe([&](const core::EngineEvent& event) {
+            if (event.kind == core::EngineEvent::Kind::Config) {
+                asio::post(engine.control(), [&] {
+                    for (const auto& line : demoBackends.start(engine.config())) {
+                        spdlog::info("demo backend {}", line);
+                    }
+                });
+            }
+        });
+    }
+
     std::promise<void> stopRequested;
     bool stopping = false;
     std::function<void(const error_code&, int)> onSignal = [&](const error_code& ec, int signal) {
@@ -243,10 +258,6 @@ int main(int argc, char** argv) {
                 if (const auto errors = engine.reloadFromFile("SIGHUP"); !errors.empty()) {
                     printErrors(errors);
                     spdlog::error("reload refused; configuration version {} stays active", engine.configVersion());
-                } else if (cl->demo) {
-                    for (const auto& line : demoBackends.start(engine.config())) {
-                        spdlog::info("demo backend {}", line);
-                    }
                 }
             }
         } else if (!stopping) {
@@ -261,6 +272,9 @@ int main(int argc, char** argv) {
     signals.async_wait(onSignal);
 
     stopRequested.get_future().wait();
+    if (demoWatch) {
+        engine.events().unsubscribe(*demoWatch);
+    }
     engine.shutdown();
     engine.stopControl();
     return 0;

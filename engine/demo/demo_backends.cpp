@@ -123,9 +123,10 @@ DemoBackends::~DemoBackends() {
 }
 
 std::vector<std::string> DemoBackends::start(const model::GatewayConfig& config) {
-    // Acceptors are created on the control thread that owns them.
+    // Acceptors are created on the control thread that owns them: inline when called there
+    // (SIGHUP and config events are handled on it), else posted and waited for.
     std::promise<std::vector<std::string>> result;
-    asio::post(m_io, [&] {
+    auto run = [&] {
         std::vector<std::string> started;
         for (const auto& pool : config.pools) {
             for (const auto& instance : pool.instances) {
@@ -161,7 +162,12 @@ std::vector<std::string> DemoBackends::start(const model::GatewayConfig& config)
             }
         }
         result.set_value(std::move(started));
-    });
+    };
+    if (m_io.get_executor().running_in_this_thread()) {
+        run();
+    } else {
+        asio::post(m_io, run);
+    }
     return result.get_future().get();
 }
 
