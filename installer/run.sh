@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 CONSOLE_PID=""
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-    ./build/gui/gaetwae-console &
+    # Connected to the demo engine below (its token file appears at its first start).
+    ./build/gui/gaetwae-console --engine local=ws://127.0.0.1:9901/admin &
     CONSOLE_PID=$!
 fi
 cleanup() {

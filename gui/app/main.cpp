@@ -1,11 +1,86 @@
+// gaetwae-console: composition root. Parses the command line, opens the engine directory and
+// the history store (the console runs without history when the file cannot be used), and
+// shows the window.
+#include "gui/app/console_controller.hpp"
 #include "gui/app/main_window.hpp"
+#include "gui/storage/history_store.hpp"
 
 #include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QStandardPaths>
 
 int main(int argc, char** argv) {
+    using namespace gaetwae::console;
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("gaetwae-console"));
-    gaetwae::console::MainWindow window;
+    QApplication::setOrganizationName(QStringLiteral("gaetwae"));
+    QApplication::setApplicationVersion(QStringLiteral(GAETWAE_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Desktop console for gaetwae API gateways."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    QCommandLineOption engine(QStringLiteral("engine"),
+                              QStringLiteral("Add (or update) an engine and select it: NAME=ws://HOST:PORT/admin."),
+                              QStringLiteral("name=url"));
+    QCommandLineOption tokenFile(QStringLiteral("token-file"),
+                                 QStringLiteral("Token file for --engine (default: the local engine's)."),
+                                 QStringLiteral("path"));
+    QCommandLineOption engines(QStringLiteral("engines-file"),
+                               QStringLiteral("The engine list (default: %1).").arg(EngineDirectory::defaultPath()),
+                               QStringLiteral("path"));
+    QCommandLineOption history(QStringLiteral("history"), QStringLiteral("The SQLite history file."),
+                               QStringLiteral("path"));
+    parser.addOptions({engine, tokenFile, engines, history});
+    parser.process(app);
+
+    QStringList notices;
+    EngineDirectory directory(parser.value(engines));
+    QString error;
+    if (!directory.load(&error)) {
+        notices << QStringLiteral("Engine list not loaded: %1").arg(error);
+    }
+
+    QString historyPath = parser.value(history);
+    if (historyPath.isEmpty()) {
+        historyPath = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) +
+                      QStringLiteral("/history.db");
+    }
+    HistoryStore::Options storeOptions;
+    storeOptions.path = QDir::cleanPath(historyPath).toStdString();
+    HistoryStore store(storeOptions);
+    std::string storeError;
+    const bool stored = store.open(&storeError);
+    if (!stored) {
+        notices << QStringLiteral("No history: %1").arg(QString::fromStdString(storeError));
+    }
+
+    AdminClient::Options clientOptions;
+    clientOptions.topics = {"stats", "events", "decisions"}; // decisions: as sampled by each engine
+    ConsoleController controller(std::move(directory), stored ? &store : nullptr, clientOptions);
+    QString selected;
+    if (parser.isSet(engine)) {
+        const QString value = parser.value(engine);
+        const auto equals = value.indexOf(QLatin1Char('='));
+        EngineEndpoint endpoint;
+        endpoint.name = equals > 0 ? value.left(equals) : QStringLiteral("local");
+        endpoint.url = QUrl(equals > 0 ? value.mid(equals + 1) : value);
+        endpoint.tokenFile = parser.isSet(tokenFile) ? parser.value(tokenFile) : EngineDirectory::defaultEngineTokenFile();
+        if (!controller.directory().put(endpoint, &error) || !controller.directory().save(&error)) {
+            notices << QStringLiteral("--engine: %1").arg(error);
+        } else {
+            selected = endpoint.name;
+        }
+    }
+    controller.startAll();
+
+    MainWindow window(controller);
+    if (!selected.isEmpty()) {
+        window.selectEngine(selected);
+        window.showPage(MainWindow::DashboardTab);
+    }
+    window.setStatus(notices.join(QStringLiteral(" · ")));
     window.show();
     return QApplication::exec();
 }

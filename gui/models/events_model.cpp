@@ -98,9 +98,9 @@ QVariant EventsModel::data(const QModelIndex& index, int role) const {
     }
     switch (index.column()) {
     case Time:
-        return QDateTime::fromMSecsSinceEpoch(event.timeMs).toString(role == Qt::ToolTipRole
-                                                                         ? Qt::ISODateWithMs
-                                                                         : Qt::TextDate);
+        return QDateTime::fromMSecsSinceEpoch(event.timeMs)
+            .toString(role == Qt::ToolTipRole ? QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz t")
+                                              : QStringLiteral("MM-dd HH:mm:ss"));
     case Engine: return row.engine;
     case Kind: return QString::fromStdString(event.kind);
     case Pool: return QString::fromStdString(event.pool);

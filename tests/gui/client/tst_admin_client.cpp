@@ -4,6 +4,7 @@
 #include "gui/client/admin_client.hpp"
 #include "gui/client/engine_directory.hpp"
 #include "gui/client/engine_session.hpp"
+#include "tests/gui/console_test_support.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/test_gateway.hpp"
 #include "tests/support/toggle_proxy.hpp"
@@ -25,27 +26,9 @@ using namespace gaetwae::test;
 
 namespace {
 
-std::string gatewayYaml(const std::vector<const FakeBackend*>& backends) {
-    std::string yaml = "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
-                       "routes: [{name: all, match: {path_prefix: /}, pool: p}]\n"
-                       "pools:\n  - name: p\n    instances:\n";
-    for (const auto* backend : backends) {
-        yaml += fmt::format("      - {{id: {}, address: \"{}\"}}\n", backend->name(), backend->address());
-    }
-    return yaml;
-}
-
 EngineEndpoint endpointFor(std::uint16_t port, const std::string& token) {
     return EngineEndpoint{QStringLiteral("test"), QUrl(QStringLiteral("ws://127.0.0.1:%1/admin").arg(port)),
                           QString::fromStdString(token), {}};
-}
-
-AdminClient::Options fastOptions() {
-    AdminClient::Options options;
-    options.initialBackoffMs = 100;
-    options.maxBackoffMs = 400;
-    options.pingIntervalMs = 200;
-    return options;
 }
 
 std::uint32_t weightOf(TestGateway& gateway, const std::string& id) {
@@ -76,9 +59,9 @@ class TestAdminClient : public QObject {
 private slots:
     void connectsSubscribesAndMeasuresTheRoundTrip() {
         FakeBackend a("a");
-        TestGateway gateway(gatewayYaml({&a}));
+        TestGateway gateway(onePoolYaml({&a}));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        AdminClient client(fastOptions());
+        AdminClient client(fastClientOptions());
         QSignalSpy ready(&client, &AdminClient::ready);
         QSignalSpy frames(&client, &AdminClient::statsReceived);
         client.open(endpointFor(gateway.adminPort(), gateway.adminToken()));
@@ -109,9 +92,9 @@ private slots:
 
     void aRefusedTokenStopsRetrying() {
         FakeBackend a("a");
-        TestGateway gateway(gatewayYaml({&a}));
+        TestGateway gateway(onePoolYaml({&a}));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        AdminClient client(fastOptions());
+        AdminClient client(fastClientOptions());
         QSignalSpy errors(&client, &AdminClient::errorOccurred);
         client.open(endpointFor(gateway.adminPort(), std::string(64, '0')));
         QTRY_COMPARE_WITH_TIMEOUT(client.state(), AdminClient::State::Unauthorized, 10000);
@@ -135,10 +118,10 @@ private slots:
 
     void reconnectsAndBackfillsTheGapWithoutDuplicates() {
         FakeBackend a("a");
-        TestGateway gateway(gatewayYaml({&a}));
+        TestGateway gateway(onePoolYaml({&a}));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         ToggleProxy proxy(gateway.adminPort());
-        AdminClient client(fastOptions());
+        AdminClient client(fastClientOptions());
         std::vector<std::pair<std::int64_t, bool>> frames; // time, backfill
         std::vector<protocol::EventRecord> events;
         connect(&client, &AdminClient::statsReceived, this,
@@ -155,7 +138,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(client.state(), AdminClient::State::Reconnecting, 5000);
         const std::int64_t lastBefore = frames.back().first;
         const std::size_t framesBefore = frames.size();
-        std::string heavier = gatewayYaml({&a});
+        std::string heavier = onePoolYaml({&a});
         heavier.insert(heavier.rfind('}'), ", weight: 2");
         const std::string applyError = gateway.apply(heavier);
         QVERIFY2(applyError.empty(), applyError.c_str());
@@ -195,9 +178,9 @@ private slots:
 
     void changesAreValidatedAppliedAndRevertible() {
         FakeBackend a("a"), b("b");
-        TestGateway gateway(gatewayYaml({&a, &b}));
+        TestGateway gateway(onePoolYaml({&a, &b}));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        EngineSession session(endpointFor(gateway.adminPort(), gateway.adminToken()), fastOptions());
+        EngineSession session(endpointFor(gateway.adminPort(), gateway.adminToken()), fastClientOptions());
         QSignalSpy poolsChanged(&session, &EngineSession::poolsChanged);
         session.start();
         QTRY_VERIFY_WITH_TIMEOUT(poolsChanged.count() > 0 && session.config().has_value(), 10000);

@@ -6,6 +6,7 @@
 #include "gui/models/events_model.hpp"
 #include "gui/models/instances_model.hpp"
 #include "gui/models/pools_model.hpp"
+#include "tests/gui/console_test_support.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/load.hpp"
 #include "tests/support/test_gateway.hpp"
@@ -23,27 +24,9 @@ using namespace gaetwae::test;
 
 namespace {
 
-std::string gatewayYaml(const std::vector<const FakeBackend*>& backends) {
-    std::string yaml = "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
-                       "routes: [{name: all, match: {path_prefix: /}, pool: p}]\n"
-                       "pools:\n  - name: p\n    instances:\n";
-    for (const auto* backend : backends) {
-        yaml += fmt::format("      - {{id: {}, address: \"{}\"}}\n", backend->name(), backend->address());
-    }
-    return yaml;
-}
-
 EngineEndpoint endpointFor(const QString& name, TestGateway& gateway) {
     return EngineEndpoint{name, QUrl(QStringLiteral("ws://127.0.0.1:%1/admin").arg(gateway.adminPort())),
                           QString::fromStdString(gateway.adminToken()), {}};
-}
-
-AdminClient::Options fastOptions() {
-    AdminClient::Options options;
-    options.initialBackoffMs = 100;
-    options.maxBackoffMs = 400;
-    options.pingIntervalMs = 200;
-    return options;
 }
 
 QString cell(const QAbstractItemModel& model, int row, int column) {
@@ -78,11 +61,11 @@ class TestModels : public QObject {
 private slots:
     void enginesModelFollowsTheControllersSessions() {
         FakeBackend a("a");
-        TestGateway gateway(gatewayYaml({&a}));
+        TestGateway gateway(onePoolYaml({&a}));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         QTemporaryDir dir;
         ConsoleController controller(EngineDirectory(dir.filePath(QStringLiteral("engines.json"))), nullptr,
-                                     fastOptions());
+                                     fastClientOptions());
         EnginesModel model(controller);
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         QCOMPARE(model.rowCount(), 0);
@@ -118,9 +101,9 @@ private slots:
 
     void poolAndInstanceRowsFollowLiveChanges() {
         FakeBackend a("a"), b("b"), c("c");
-        TestGateway gateway(gatewayYaml({&a, &b}), {1, nullptr, 5, std::nullopt});
+        TestGateway gateway(onePoolYaml({&a, &b}), {1, nullptr, 5, std::nullopt});
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        EngineSession session(endpointFor(QStringLiteral("e"), gateway), fastOptions());
+        EngineSession session(endpointFor(QStringLiteral("e"), gateway), fastClientOptions());
         PoolsModel pools;
         InstancesModel instances;
         QAbstractItemModelTester poolsTester(&pools, QAbstractItemModelTester::FailureReportingMode::QtTest);
