@@ -33,7 +33,7 @@ MainWindow::MainWindow(ConsoleController& controller, QWidget* parent)
     m_tabs = new QTabWidget;
     m_tabs->addTab(m_enginesPage, tr("&Engines"));
     m_tabs->addTab(m_dashboard, tr("&Dashboard"));
-    m_tabs->addTab(m_pools, tr("&Pools"));
+    m_tabs->addTab(m_pools, tr("&Pools and routes"));
     m_tabs->addTab(m_eventsPage, tr("E&vents"));
     m_tabs->addTab(m_history, tr("&History"));
     setCentralWidget(m_tabs);

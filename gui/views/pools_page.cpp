@@ -3,13 +3,13 @@
 #include "gui/client/change_watch.hpp"
 #include "gui/models/instances_model.hpp"
 #include "gui/models/pools_model.hpp"
+#include "gui/models/routes_model.hpp"
+#include "gui/views/pool_settings_dialog.hpp"
 #include "gui/views/view_helpers.hpp"
 
 #include <QDialog>
 #include <QDialogButtonBox>
-#include <QFormLayout>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
@@ -21,6 +21,8 @@
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace gaetwae::console {
 
@@ -38,6 +40,7 @@ QString describeErrors(const std::vector<model::Diagnostic>& errors) {
 } // namespace
 
 PoolsPage::PoolsPage(QWidget* parent) : QWidget(parent) {
+    m_routes = new RoutesModel(this);
     m_pools = new PoolsModel(this);
     m_instances = new InstancesModel(this);
     m_poolView = makeTableView(m_pools);
@@ -61,9 +64,11 @@ PoolsPage::PoolsPage(QWidget* parent) : QWidget(parent) {
     buttons->addStretch();
 
     auto* splitter = new QSplitter(Qt::Vertical);
+    splitter->addWidget(makeTableView(m_routes));
     splitter->addWidget(m_poolView);
     splitter->addWidget(m_instanceView);
-    splitter->setStretchFactor(1, 2);
+    splitter->setStretchFactor(2, 2);
+    splitter->setSizes({130, 130, 400});
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter, 1);
     layout->addLayout(buttons);
@@ -90,6 +95,7 @@ PoolsPage::PoolsPage(QWidget* parent) : QWidget(parent) {
 
 void PoolsPage::setSession(EngineSession* session) {
     m_session = session;
+    m_routes->setSession(session);
     m_pools->setSession(session);
     if (m_pools->rowCount() > 0 && !m_poolView->currentIndex().isValid()) {
         m_poolView->selectRow(0);
@@ -291,23 +297,22 @@ void PoolsPage::removeInstance() {
 
 void PoolsPage::editPool() {
     const QString pool = currentPool();
-    if (pool.isEmpty()) {
+    if (pool.isEmpty() || !m_session || !m_session->config()) {
         return;
     }
-    // Settings as a JSON merge patch in the config file's field names: every setting the
-    // engine knows, including ones newer than this console.
-    bool ok = false;
-    const QString text = QInputDialog::getMultiLineText(
-        this, tr("Settings of %1").arg(pool),
-        tr("Merge patch (config field names, see example.yaml), e.g.\n"
-           "{\"strategy\": \"least_connections\", \"retry\": {\"attempts\": 3}}"),
-        QStringLiteral("{\n  \n}"), &ok);
-    if (!ok) {
+    const auto& pools = m_session->config()->pools;
+    const auto it = std::find_if(pools.begin(), pools.end(),
+                                 [&](const model::PoolConfig& p) { return p.name == pool.toStdString(); });
+    if (it == pools.end()) {
         return;
     }
-    const auto patch = nlohmann::json::parse(text.toStdString(), nullptr, false);
-    if (patch.is_discarded() || !patch.is_object()) {
-        emit changeFinished(tr("Not applied: the patch is not a JSON object."));
+    PoolSettingsDialog dialog(*it, this);
+    if (dialog.exec() != QDialog::Accepted) {
+        return;
+    }
+    const nlohmann::json patch = dialog.patch();
+    if (patch.empty()) {
+        emit changeFinished(tr("Nothing changed."));
         return;
     }
     propose({protocol::patchPool(pool.toStdString(), patch)}, [this](const ChangePreview& p) { return confirmWithDialog(p); });

@@ -12,8 +12,9 @@ namespace gaetwae::console {
 
 class InstancesModel;
 class PoolsModel;
+class RoutesModel;
 
-// Pools and their instances with live state, and every edit an operator makes on them: add,
+// Routes, pools and their instances with live state, and every edit an operator makes on them: add,
 // remove, weight, enable/drain/disable, pool settings (strategy, health check, breaker,
 // retry as a merge patch). Each edit goes validate -> diff preview -> apply with
 // expectedVersion -> watch window (error rate and p99 before/after, one-click revert).
@@ -25,6 +26,7 @@ public:
     void setSession(EngineSession* session);
     PoolsModel* poolsModel() const { return m_pools; }
     InstancesModel* instancesModel() const { return m_instances; }
+    RoutesModel* routesModel() const { return m_routes; }
 
     // The flow behind every button, usable without dialogs: preview, confirm, apply, watch.
     // `confirm` sees the preview and returns whether to apply (the dialog asks the operator).
@@ -46,6 +48,7 @@ private:
     bool confirmWithDialog(const ChangePreview& preview);
 
     QPointer<EngineSession> m_session;
+    RoutesModel* m_routes = nullptr;
     PoolsModel* m_pools = nullptr;
     InstancesModel* m_instances = nullptr;
     QTableView* m_poolView = nullptr;

@@ -241,6 +241,37 @@ private slots:
         QVERIFY(window.events()->rowCount() > 0); // config events of the changes above
     }
 
+    void theConsoleRunsWhenTheHistoryFileIsUnusable() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("history.db"));
+        QFile corrupt(path);
+        QVERIFY(corrupt.open(QIODevice::WriteOnly));
+        corrupt.write(QByteArray(8192, 'x'));
+        corrupt.close();
+        HistoryStore::Options options;
+        options.path = path.toStdString();
+        HistoryStore store(options);
+        std::string error;
+        QVERIFY(!store.open(&error));
+        QVERIFY2(QString::fromStdString(error).contains(path), error.c_str());
+
+        // As gaetwae-console does: no store, a notice, everything else works.
+        ConsoleController controller(EngineDirectory(dir.filePath(QStringLiteral("engines.json"))), nullptr,
+                                     fastClientOptions());
+        QVERIFY(controller.addEngine(EngineEndpoint{QStringLiteral("demo"), QUrl(m_engine.adminUrl()), {},
+                                                    m_engine.tokenPath()}));
+        MainWindow window(controller);
+        window.setStatus(QStringLiteral("No history: %1").arg(QString::fromStdString(error)));
+        window.show();
+        QTRY_COMPARE_WITH_TIMEOUT(controller.session(0)->client().state(), AdminClient::State::Connected, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.pools()->instancesModel()->rowCount() >= 2, 10000);
+        QSignalSpy loaded(window.history(), &HistoryPage::loaded);
+        window.showPage(MainWindow::HistoryTab);
+        QVERIFY(loaded.count() > 0 || loaded.wait(5000));
+        QVERIFY2(window.history()->summary().contains(QLatin1String("not available")),
+                 qPrintable(window.history()->summary()));
+    }
+
     void cleanupTestCase() {
         m_controller.reset();
         m_store.reset();

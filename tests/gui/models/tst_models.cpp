@@ -6,9 +6,12 @@
 #include "gui/models/events_model.hpp"
 #include "gui/models/instances_model.hpp"
 #include "gui/models/pools_model.hpp"
+#include "gui/models/routes_model.hpp"
+#include "shared/model/config_codec.hpp"
 #include "tests/gui/console_test_support.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/load.hpp"
+#include "tests/support/test_client.hpp"
 #include "tests/support/test_gateway.hpp"
 
 #include <fmt/format.h>
@@ -161,6 +164,48 @@ private slots:
         instances.setPool(nullptr, {});
         QCOMPARE(pools.rowCount(), 0);
         QCOMPARE(instances.rowCount(), 0);
+    }
+
+    void routesFollowTheConfigurationInMatchOrder() {
+        FakeBackend a("a");
+        TestGateway gateway(onePoolYaml({&a}));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        EngineSession session(endpointFor(QStringLiteral("e"), gateway), fastClientOptions());
+        RoutesModel routes;
+        QAbstractItemModelTester tester(&routes, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        routes.setSession(&session);
+        session.start();
+        QTRY_COMPARE_WITH_TIMEOUT(routes.rowCount(), 1, 10000);
+        QCOMPARE(cell(routes, 0, RoutesModel::Match), QStringLiteral("any host /* (any method)"));
+        QCOMPARE(cell(routes, 0, RoutesModel::Pool), QStringLiteral("p"));
+
+        // A route put first (index 0) is inserted as row 0: match order is display order.
+        model::RouteConfig api;
+        api.name = "api";
+        api.match.pathPrefix = "/api";
+        api.match.methods = {"GET", "POST"};
+        api.pool = "p";
+        api.stripPrefix = true;
+        protocol::ConfigOperation put;
+        put.kind = protocol::ConfigOperation::Kind::PutRoute;
+        put.value = model::encodeRoute(api);
+        put.index = 0;
+        QSignalSpy inserted(&routes, &QAbstractItemModel::rowsInserted);
+        QString message;
+        QVERIFY2(changeAndWait(session, {put}, message), qPrintable(message));
+        QTRY_COMPARE_WITH_TIMEOUT(routes.rowCount(), 2, 5000);
+        QCOMPARE(inserted.count(), 1);
+        QCOMPARE(inserted.at(0).at(1).toInt(), 0);
+        QCOMPARE(cell(routes, 0, RoutesModel::Name), QStringLiteral("api"));
+        QCOMPARE(cell(routes, 0, RoutesModel::Match), QStringLiteral("any host /api* (GET, POST)"));
+        QCOMPARE(cell(routes, 0, RoutesModel::Rewrite), QStringLiteral("strip prefix"));
+
+        // Traffic on the route shows in its row.
+        TestClient client(gateway.port());
+        for (int i = 0; i < 5; ++i) {
+            QCOMPARE(client.get("/api/x")->status, 200);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(cell(routes, 0, RoutesModel::RequestsPerSecond).toInt() > 0, 5000);
     }
 
     void eventsAreCappedAndFiltered() {

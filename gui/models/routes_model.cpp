@@ -1,0 +1,108 @@
+#include "gui/models/routes_model.hpp"
+
+#include "gui/client/engine_session.hpp"
+
+#include <QStringList>
+
+namespace gaetwae::console {
+
+namespace {
+
+QString join(const std::vector<std::string>& items, const QString& none) {
+    if (items.empty()) {
+        return none;
+    }
+    QStringList out;
+    for (const auto& item : items) {
+        out << QString::fromStdString(item);
+    }
+    return out.join(QStringLiteral(", "));
+}
+
+} // namespace
+
+RoutesModel::RoutesModel(QObject* parent) : KeyedTableModel(parent) {}
+
+void RoutesModel::setSession(EngineSession* session) {
+    if (m_session) {
+        disconnect(m_session, nullptr, this, nullptr);
+    }
+    m_session = session;
+    if (session != nullptr) {
+        connect(session, &EngineSession::poolsChanged, this, [this] { sync(); });
+        connect(session, &EngineSession::frameAdded, this,
+                [this] { allRowsChanged(RequestsPerSecond, Errors); });
+    }
+    sync();
+}
+
+void RoutesModel::sync() {
+    std::vector<std::string> names;
+    std::map<std::string, model::RouteConfig> routes;
+    if (m_session && m_session->config()) {
+        for (const auto& route : m_session->config()->routes) {
+            names.push_back(route.name);
+            routes.emplace(route.name, route);
+        }
+    }
+    syncKeys(names, [&] { m_routes = std::move(routes); });
+}
+
+int RoutesModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant RoutesModel::data(const QModelIndex& index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid) ||
+        role != Qt::DisplayRole) {
+        return {};
+    }
+    const auto it = m_routes.find(keyAt(index.row()));
+    if (it == m_routes.end()) {
+        return {};
+    }
+    const model::RouteConfig& route = it->second;
+    const protocol::StatsFrame* frame = m_session ? m_session->latestFrame() : nullptr;
+    const protocol::TrafficStats* traffic = nullptr;
+    if (frame != nullptr) {
+        if (const auto found = frame->routes.find(route.name); found != frame->routes.end()) {
+            traffic = &found->second;
+        }
+    }
+    const double seconds = frame != nullptr ? static_cast<double>(frame->intervalMs) / 1000.0 : 1.0;
+    switch (index.column()) {
+    case Name: return QString::fromStdString(route.name);
+    case Match:
+        return QStringLiteral("%1 %2%3 (%4)")
+            .arg(join(route.match.hosts, QStringLiteral("any host")), QString::fromStdString(route.match.pathPrefix),
+                 QStringLiteral("*"), join(route.match.methods, QStringLiteral("any method")));
+    case Pool: return QString::fromStdString(route.pool);
+    case Rewrite:
+        if (!route.rewritePrefix.empty()) {
+            return QStringLiteral("%1 → %2").arg(QString::fromStdString(route.match.pathPrefix),
+                                                QString::fromStdString(route.rewritePrefix));
+        }
+        return route.stripPrefix ? QStringLiteral("strip prefix") : QString();
+    case RequestsPerSecond:
+        return traffic != nullptr ? QString::number(static_cast<double>(traffic->requests) / seconds, 'f', 0) : QString();
+    case P99:
+        return traffic != nullptr && !traffic->latency.empty()
+                   ? QStringLiteral("%1 ms").arg(static_cast<double>(traffic->latency.percentile(0.99)) / 1000.0, 0, 'f', 1)
+                   : QString();
+    case Errors:
+        return traffic != nullptr
+                   ? QString::number(static_cast<double>(traffic->responses[3] + traffic->responses[4]) / seconds, 'f', 0)
+                   : QString();
+    default: return {};
+    }
+}
+
+QVariant RoutesModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
+        return {};
+    }
+    static const char* const names[] = {"Route", "Match", "Pool", "Rewrite", "Req/s", "p99", "4xx+5xx/s"};
+    return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
+}
+
+} // namespace gaetwae::console
