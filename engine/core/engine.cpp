@@ -46,7 +46,10 @@ Engine::Engine(Options options)
 Engine::~Engine() {
     shutdown(std::chrono::milliseconds(0));
     stopControl();
+    // Objects with timers or sockets on m_control go before it (members declared earlier are
+    // destroyed after it).
     m_admin.reset();
+    m_stats.reset();
     m_health.reset();
 }
 
