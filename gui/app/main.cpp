@@ -8,7 +8,26 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QSocketNotifier>
 #include <QStandardPaths>
+
+#include <csignal>
+#include <memory>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+// SIGTERM and SIGINT close the window like the user would (layout saved, history flushed).
+// A signal handler may only write to a descriptor: the one static the console has.
+int g_signalPipe[2] = {-1, -1};
+
+void onTerminate(int) {
+    const char byte = 1;
+    [[maybe_unused]] const auto written = ::write(g_signalPipe[0], &byte, 1);
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     using namespace gaetwae::console;
@@ -82,5 +101,22 @@ int main(int argc, char** argv) {
     }
     window.setStatus(notices.join(QStringLiteral(" · ")));
     window.show();
+
+    std::unique_ptr<QSocketNotifier> terminate;
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) == 0) {
+        terminate = std::make_unique<QSocketNotifier>(g_signalPipe[1], QSocketNotifier::Read);
+        QObject::connect(terminate.get(), &QSocketNotifier::activated, &window, [&window] {
+            char byte = 0;
+            [[maybe_unused]] const auto read = ::read(g_signalPipe[1], &byte, 1);
+            window.close();
+            QApplication::quit();
+        });
+        struct sigaction action {};
+        action.sa_handler = onTerminate;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        sigaction(SIGTERM, &action, nullptr);
+        sigaction(SIGINT, &action, nullptr);
+    }
     return QApplication::exec();
 }

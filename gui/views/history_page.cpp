@@ -147,13 +147,30 @@ void HistoryPage::refreshScopes() {
     if (m_store == nullptr || m_engine.empty()) {
         return;
     }
-    for (const auto scope : {Scope::Route, Scope::Pool, Scope::Instance}) {
-        for (const auto& name : m_store->names(m_engine, scope)) {
-            m_scopeBox->addItem(QStringLiteral("%1 %2").arg(QString::fromLatin1(toString(scope).data()),
-                                                           QString::fromStdString(name)),
-                                QStringList{QString::number(static_cast<int>(scope)), QString::fromStdString(name)});
+    // The names come from the store: read on a worker thread, added when they arrive.
+    QPointer<HistoryPage> self(this);
+    HistoryStore* store = m_store;
+    const std::string engine = m_engine;
+    const std::uint64_t generation = ++m_scopeGeneration;
+    QThreadPool::globalInstance()->start([self, store, engine, generation] {
+        auto items = std::make_shared<std::vector<std::pair<QString, QStringList>>>();
+        for (const auto scope : {Scope::Route, Scope::Pool, Scope::Instance}) {
+            for (const auto& name : store->names(engine, scope)) {
+                items->emplace_back(QStringLiteral("%1 %2").arg(QString::fromLatin1(toString(scope).data(), static_cast<qsizetype>(toString(scope).size())),
+                                                                QString::fromStdString(name)),
+                                    QStringList{QString::number(static_cast<int>(scope)), QString::fromStdString(name)});
+            }
         }
-    }
+        QMetaObject::invokeMethod(
+            qApp, [self, generation, items] {
+                if (self && self->m_scopeGeneration == generation) { // else a newer list is coming
+                    for (const auto& [label, data] : *items) {
+                        self->m_scopeBox->addItem(label, data);
+                    }
+                }
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void HistoryPage::reload() {

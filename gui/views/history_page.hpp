@@ -59,7 +59,8 @@ private:
     std::string m_name;
     std::int64_t m_fromMs = 0;
     std::int64_t m_toMs = 0;
-    std::uint64_t m_generation = 0;
+    std::uint64_t m_generation = 0;      // of loads: only the newest is shown
+    std::uint64_t m_scopeGeneration = 0; // of scope lists
     QComboBox* m_range = nullptr;
     QComboBox* m_scopeBox = nullptr;
     QDateTimeEdit* m_from = nullptr;

@@ -180,8 +180,10 @@ void PoolsPage::watch(const AppliedChange& change) {
     auto* dialog = new QDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setWindowTitle(tr("Watching version %1").arg(change.version));
+    dialog->setObjectName(QStringLiteral("changeWatch"));
     auto* text = new QLabel;
     auto* revert = new QPushButton(tr("Revert"));
+    revert->setObjectName(QStringLiteral("revert"));
     auto* layout = new QVBoxLayout(dialog);
     layout->addWidget(new QLabel(change.summary));
     layout->addWidget(text);

@@ -19,7 +19,9 @@
 
 #include <fmt/format.h>
 
+#include <QDialog>
 #include <QDir>
+#include <QPushButton>
 #include <QFile>
 #include <QImage>
 #include <QSignalSpy>
@@ -239,6 +241,46 @@ private slots:
             qInfo("%s", qPrintable(path));
         }
         QVERIFY(window.events()->rowCount() > 0); // config events of the changes above
+    }
+
+    void aChangeFromThePoolsPageIsPreviewedWatchedAndReverted() {
+        MainWindow window(*m_controller);
+        window.selectEngine(QStringLiteral("demo"));
+        window.showPage(MainWindow::PoolsTab);
+        window.show();
+        EngineSession* session = m_controller->session(QStringLiteral("demo"));
+        const std::uint32_t before = session->config()->pools.at(0).instances.at(0).weight;
+        QSignalSpy finished(window.pools(), &PoolsPage::changeFinished);
+        std::optional<ChangePreview> shown;
+        window.pools()->propose({protocol::setWeight("demo", "demo-1", before + 7)}, [&](const ChangePreview& preview) {
+            shown = preview; // what the confirmation dialog shows
+            return true;
+        });
+        QVERIFY(finished.wait(10000));
+        QVERIFY(shown && shown->valid());
+        QCOMPARE(shown->diff.at(0).at("value").get<std::uint32_t>(), before + 7);
+        QVERIFY2(finished.at(0).at(0).toString().startsWith(QLatin1String("Applied as version")),
+                 qPrintable(finished.at(0).at(0).toString()));
+        QTRY_COMPARE_WITH_TIMEOUT(session->config()->pools.at(0).instances.at(0).weight, before + 7, 5000);
+
+        // The watch window is open; its Revert puts the weight back.
+        auto* watch = window.pools()->findChild<QDialog*>(QStringLiteral("changeWatch"));
+        QVERIFY(watch != nullptr && watch->isVisible());
+        auto* revert = watch->findChild<QPushButton*>(QStringLiteral("revert"));
+        QVERIFY(revert != nullptr);
+        revert->click();
+        QVERIFY(finished.wait(10000));
+        QVERIFY2(finished.at(1).at(0).toString().startsWith(QLatin1String("Reverted")),
+                 qPrintable(finished.at(1).at(0).toString()));
+        QTRY_COMPARE_WITH_TIMEOUT(session->config()->pools.at(0).instances.at(0).weight, before, 5000);
+
+        // Declined in the preview: nothing is sent.
+        const auto version = session->configVersion();
+        window.pools()->propose({protocol::setWeight("demo", "demo-1", before + 1)},
+                                [](const ChangePreview&) { return false; });
+        QVERIFY(finished.wait(10000));
+        QVERIFY(finished.at(2).at(0).toString().startsWith(QLatin1String("Cancelled")));
+        QCOMPARE(session->configVersion(), version);
     }
 
     void theConsoleRunsWhenTheHistoryFileIsUnusable() {

@@ -85,7 +85,8 @@ private slots:
         session.change({protocol::patchPool("p", dialog.patch())}, [&](ApplyOutcome o) { outcome = std::move(o); });
         QTRY_VERIFY_WITH_TIMEOUT(outcome.has_value(), 10000);
         QVERIFY2(outcome->applied, qPrintable(outcome->message));
-        const auto& running = gateway.engine().config().pools.at(0);
+        const model::GatewayConfig config = gateway.engine().config(); // a copy of the running one
+        const auto& running = config.pools.at(0);
         QCOMPARE(model::toString(running.strategy), std::string_view("power_of_two"));
         QVERIFY(running.healthCheck.enabled);
         QCOMPARE(model::toString(running.healthCheck.type), std::string_view("tcp"));
