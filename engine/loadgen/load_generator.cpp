@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace gaetwae::engine::loadgen {
@@ -58,8 +59,26 @@ struct LoadGenerator::Worker {
     Worker(const LoadPlan& plan, unsigned connections, double share, std::uint64_t seed, std::atomic<bool>& stop)
         : plan(plan), connections(connections), share(share), random(seed), stopFlag(stop), wakeup(io) {
         wakeup.expires_at(SteadyTimer::time_point::max());
-        for (const auto& request : plan.requests) {
-            totalWeight += request.weight;
+        // Each request of the mix is serialized once; sending is one write of those bytes.
+        const std::string host =
+            plan.hostHeader.empty() ? plan.host + ":" + std::to_string(plan.port) : plan.hostHeader;
+        for (const auto& tmpl : plan.requests) {
+            totalWeight += tmpl.weight;
+            http::request<http::string_body> request;
+            request.method_string(tmpl.method);
+            request.target(tmpl.target);
+            request.version(11);
+            request.set(http::field::host, host);
+            for (const auto& [name, value] : tmpl.headers) {
+                request.set(name, value);
+            }
+            if (!tmpl.body.empty()) {
+                request.body() = tmpl.body;
+            }
+            request.prepare_payload();
+            std::ostringstream bytes;
+            bytes << request;
+            wire.push_back(bytes.str());
         }
     }
 
@@ -71,6 +90,7 @@ struct LoadGenerator::Worker {
     std::mt19937_64 random;
     std::atomic<bool>& stopFlag;
     std::uint64_t totalWeight = 0;
+    std::vector<std::string> wire; // serialized requests, as plan.requests
     Clock::time_point start;
     Clock::time_point end;
     std::deque<Clock::time_point> backlog; // due times not sent yet (open model)
@@ -78,26 +98,35 @@ struct LoadGenerator::Worker {
     SteadyTimer wakeup;
     std::mutex mutex; // guards seconds (read by the reporter)
     std::map<std::int64_t, IntervalStats> seconds;
+    std::int64_t cachedIndex = -1;
+    IntervalStats* cached = nullptr;
 
-    void record(Clock::time_point done, const std::function<void(IntervalStats&)>& update) {
-        const auto index = std::chrono::duration_cast<std::chrono::milliseconds>(done - start).count() / 1000;
+    // Adds to the second `when` falls in. The lock is only ever contended by the reporter once
+    // a second; the current second's entry is cached (map nodes do not move).
+    template <class Update>
+    void record(Clock::time_point when, Update&& update) {
+        const auto index = std::chrono::duration_cast<std::chrono::milliseconds>(when - start).count() / 1000;
         std::lock_guard lock(mutex);
-        update(seconds[index]);
+        if (index != cachedIndex || cached == nullptr) {
+            cached = &seconds[index];
+            cachedIndex = index;
+        }
+        update(*cached);
     }
 
-    const RequestTemplate& pick() {
-        if (plan.requests.size() == 1 || totalWeight == 0) {
-            return plan.requests.front();
+    const std::string& pick() {
+        if (wire.size() == 1 || totalWeight == 0) {
+            return wire.front();
         }
         std::uniform_int_distribution<std::uint64_t> dist(0, totalWeight - 1);
         auto ticket = dist(random);
-        for (const auto& request : plan.requests) {
-            if (ticket < request.weight) {
-                return request;
+        for (std::size_t i = 0; i < plan.requests.size(); ++i) {
+            if (ticket < plan.requests[i].weight) {
+                return wire[i];
             }
-            ticket -= request.weight;
+            ticket -= plan.requests[i].weight;
         }
-        return plan.requests.back();
+        return wire.back();
     }
 
     // Open model: due times at the schedule's rate (this worker's share), pushed as they come due.
@@ -143,7 +172,6 @@ struct LoadGenerator::Worker {
 
     Task<void> connection() {
         const tcp::endpoint endpoint(asio::ip::make_address(plan.host), plan.port);
-        const std::string host = plan.hostHeader.empty() ? plan.host + ":" + std::to_string(plan.port) : plan.hostHeader;
         Stream stream(io);
         bool connected = false;
         beast::flat_buffer buffer;
@@ -184,26 +212,13 @@ struct LoadGenerator::Worker {
                 connected = true;
                 buffer.clear();
             }
-            const RequestTemplate& tmpl = pick();
-            http::request<http::string_body> request;
-            request.method_string(tmpl.method);
-            request.target(tmpl.target);
-            request.version(11);
-            request.set(http::field::host, host);
-            for (const auto& [name, value] : tmpl.headers) {
-                request.set(name, value);
-            }
-            if (!tmpl.body.empty()) {
-                request.body() = tmpl.body;
-            }
-            request.prepare_payload();
+            const std::string& wireRequest = pick();
             const auto sentAt = Clock::now();
             if (plan.model == LoadPlan::Model::Closed) {
                 due = sentAt; // nothing is due before it is sent (connecting is not a request's time)
             }
-            record(sentAt, [](IntervalStats& s) { s.sent++; });
             stream.expires_after(plan.timeout);
-            co_await http::async_write(stream, request, noThrow(ec));
+            co_await asio::async_write(stream, asio::buffer(wireRequest), noThrow(ec));
             http::response_parser<http::string_body> parser;
             parser.body_limit(std::numeric_limits<std::uint64_t>::max());
             if (!ec) {
@@ -214,7 +229,10 @@ struct LoadGenerator::Worker {
                 stream.close();
                 connected = false;
                 const auto cause = causeOf(ec, false);
-                record(done, [&](IntervalStats& s) { s.errors[cause]++; });
+                record(done, [&](IntervalStats& s) {
+                    s.sent++;
+                    s.errors[cause]++;
+                });
                 continue;
             }
             const auto& response = parser.get();
@@ -223,6 +241,7 @@ struct LoadGenerator::Worker {
             const auto uncorrected = std::chrono::duration_cast<std::chrono::microseconds>(done - sentAt).count();
             const auto bytes = response.body().size();
             record(done, [&](IntervalStats& s) {
+                s.sent++; // counted with its outcome: one record per request
                 s.completed++;
                 if (status >= 100 && status < 600) {
                     s.responses[status / 100 - 1]++;
