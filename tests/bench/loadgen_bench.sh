@@ -10,6 +10,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=bench_common.sh
+source "$ROOT/tests/bench/bench_common.sh"
 BUILD="${1:-$ROOT/build}"
 LOAD="$BUILD/engine/loadgen/gaetwae-load"
 DURATION="${DURATION:-5s}"
@@ -17,19 +19,9 @@ CONNECTIONS="${CONNECTIONS:-50}"
 ROUNDS="${ROUNDS:-5}"
 PORT=18181
 
-for tool in wrk nginx taskset; do
-    command -v "$tool" >/dev/null || { echo "missing $tool: run installer/deps.sh" >&2; exit 1; }
-done
+bench_require wrk nginx taskset
 [ -x "$LOAD" ] || { echo "no gaetwae-load at $LOAD: build first" >&2; exit 1; }
-
-WORK="$(mktemp -d /tmp/gaetwae-loadbench.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir gaetwae-loadbench
 
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
@@ -39,10 +31,7 @@ http { access_log off; keepalive_requests 1000000;
 CONF
 taskset -c 0 nginx -c "$WORK/nginx.conf" -p "$WORK" &
 PIDS+=($!)
-for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    sleep 0.05
-done
+wait_port "$PORT"
 
 URL="http://127.0.0.1:$PORT/"
 wrk_rps=()

@@ -13,6 +13,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=bench_common.sh
+source "$ROOT/tests/bench/bench_common.sh"
 BUILD="${1:-$ROOT/build}"
 GAETWAED="$BUILD/engine/gaetwaed"
 DURATION="${DURATION:-5s}"
@@ -23,28 +25,9 @@ HAPROXY_PORT=18090
 NGINX_PORT=18091
 GAETWAED_PORT=18092
 
-for tool in wrk haproxy nginx taskset; do
-    command -v "$tool" >/dev/null || { echo "missing $tool: run installer/deps.sh" >&2; exit 1; }
-done
+bench_require wrk haproxy nginx taskset
 [ -x "$GAETWAED" ] || { echo "no gaetwaed at $GAETWAED: build first" >&2; exit 1; }
-
-WORK="$(mktemp -d /tmp/gaetwae-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "port $1 did not open" >&2
-    return 1
-}
+bench_workdir gaetwae-bench
 
 # ---- backend
 {
