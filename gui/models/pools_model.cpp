@@ -1,6 +1,7 @@
 #include "gui/models/pools_model.hpp"
 
 #include "gui/client/engine_session.hpp"
+#include "gui/models/traffic_cells.hpp"
 
 namespace gaetwae::console {
 
@@ -57,13 +58,8 @@ QVariant PoolsModel::data(const QModelIndex& index, int role) const {
         return {};
     }
     const protocol::StatsFrame* frame = m_session ? m_session->latestFrame() : nullptr;
-    const protocol::TrafficStats* traffic = nullptr;
-    if (frame != nullptr) {
-        if (const auto found = frame->pools.find(pool.config.name); found != frame->pools.end()) {
-            traffic = &found->second;
-        }
-    }
-    const double seconds = frame != nullptr ? static_cast<double>(frame->intervalMs) / 1000.0 : 1.0;
+    const TrafficCells cells(frame, &protocol::StatsFrame::pools, pool.config.name);
+    const protocol::TrafficStats* traffic = cells.traffic();
     switch (index.column()) {
     case Name: return QString::fromStdString(pool.config.name);
     case Strategy: return QString::fromStdString(std::string(model::toString(pool.config.strategy)));
@@ -86,14 +82,9 @@ QVariant PoolsModel::data(const QModelIndex& index, int role) const {
         return QStringLiteral("%1 / %2").arg(up).arg(total);
     }
     case Active: return QVariant::fromValue(traffic != nullptr ? traffic->activeRequests : pool.activeRequests);
-    case RequestsPerSecond:
-        return traffic != nullptr ? QString::number(static_cast<double>(traffic->requests) / seconds, 'f', 0) : QString();
-    case P99:
-        return traffic != nullptr && !traffic->latency.empty()
-                   ? QStringLiteral("%1 ms").arg(static_cast<double>(traffic->latency.percentile(0.99)) / 1000.0, 0, 'f', 1)
-                   : QString();
-    case Errors:
-        return traffic != nullptr ? QString::number(static_cast<double>(traffic->responses[4]) / seconds, 'f', 0) : QString();
+    case RequestsPerSecond: return cells.requestsPerSecond();
+    case P99: return cells.p99();
+    case Errors: return cells.rate([](const protocol::TrafficStats& t) { return t.responses[4]; });
     default: return {};
     }
 }

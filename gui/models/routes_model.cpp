@@ -1,6 +1,7 @@
 #include "gui/models/routes_model.hpp"
 
 #include "gui/client/engine_session.hpp"
+#include "gui/models/traffic_cells.hpp"
 
 #include <QStringList>
 
@@ -62,14 +63,7 @@ QVariant RoutesModel::data(const QModelIndex& index, int role) const {
         return {};
     }
     const model::RouteConfig& route = it->second;
-    const protocol::StatsFrame* frame = m_session ? m_session->latestFrame() : nullptr;
-    const protocol::TrafficStats* traffic = nullptr;
-    if (frame != nullptr) {
-        if (const auto found = frame->routes.find(route.name); found != frame->routes.end()) {
-            traffic = &found->second;
-        }
-    }
-    const double seconds = frame != nullptr ? static_cast<double>(frame->intervalMs) / 1000.0 : 1.0;
+    const TrafficCells cells(m_session ? m_session->latestFrame() : nullptr, &protocol::StatsFrame::routes, route.name);
     switch (index.column()) {
     case Name: return QString::fromStdString(route.name);
     case Match:
@@ -83,16 +77,9 @@ QVariant RoutesModel::data(const QModelIndex& index, int role) const {
                                                 QString::fromStdString(route.rewritePrefix));
         }
         return route.stripPrefix ? QStringLiteral("strip prefix") : QString();
-    case RequestsPerSecond:
-        return traffic != nullptr ? QString::number(static_cast<double>(traffic->requests) / seconds, 'f', 0) : QString();
-    case P99:
-        return traffic != nullptr && !traffic->latency.empty()
-                   ? QStringLiteral("%1 ms").arg(static_cast<double>(traffic->latency.percentile(0.99)) / 1000.0, 0, 'f', 1)
-                   : QString();
-    case Errors:
-        return traffic != nullptr
-                   ? QString::number(static_cast<double>(traffic->responses[3] + traffic->responses[4]) / seconds, 'f', 0)
-                   : QString();
+    case RequestsPerSecond: return cells.requestsPerSecond();
+    case P99: return cells.p99();
+    case Errors: return cells.rate([](const protocol::TrafficStats& t) { return t.responses[3] + t.responses[4]; });
     default: return {};
     }
 }
