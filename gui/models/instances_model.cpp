@@ -35,18 +35,26 @@ void InstancesModel::sync() {
             }
         }
     }
-    syncKeys(ids, [&] { m_instances = std::move(instances); });
+    syncKeys(ids, [&] {
+        m_instances = std::move(instances);
+        refreshLive();
+    });
 }
 
 void InstancesModel::trafficChanged() {
+    refreshLive();
     allRowsChanged(Weight, Latency);
 }
 
 InstancesModel::Live InstancesModel::live(const std::string& id) const {
-    Live out;
-    const auto it = m_instances.find(id);
-    if (it != m_instances.end()) {
-        const auto& view = it->second;
+    const auto it = m_live.find(id);
+    return it == m_live.end() ? Live{} : it->second;
+}
+
+void InstancesModel::refreshLive() {
+    m_live.clear();
+    for (const auto& [id, view] : m_instances) {
+        Live& out = m_live[id];
         out.healthy = view.healthy;
         out.ejected = view.ejected;
         out.breaker = view.breaker;
@@ -58,35 +66,34 @@ InstancesModel::Live InstancesModel::live(const std::string& id) const {
     }
     const protocol::StatsFrame* frame = m_session ? m_session->latestFrame() : nullptr;
     if (frame == nullptr) {
-        return out;
+        return;
     }
     const std::string pool = m_pool.toStdString();
     std::uint64_t poolRequests = 0;
-    const protocol::InstanceStats* mine = nullptr;
     for (const auto& instance : frame->instances) {
-        if (instance.pool == pool) {
-            poolRequests += instance.requests;
-            if (instance.id == id) {
-                mine = &instance;
-            }
-        }
+        poolRequests += instance.pool == pool ? instance.requests : 0;
     }
     // A frame newer than the last pools.list wins for live values, not for configuration.
-    if (mine != nullptr && frame->configVersion >= m_session->configVersion()) {
-        out.healthy = mine->healthy;
-        out.ejected = mine->ejected;
-        out.breaker = mine->breaker;
-        out.state = mine->state;
-        out.weight = mine->weight;
-        out.active = mine->activeRequests;
-        out.slowStart = mine->slowStart;
-        out.latencyMs = mine->latencyEwmaMs;
+    const bool current = frame->configVersion >= m_session->configVersion();
+    for (const auto& instance : frame->instances) {
+        const auto it = m_live.find(instance.id);
+        if (instance.pool != pool || it == m_live.end()) {
+            continue;
+        }
+        Live& out = it->second;
+        if (current) {
+            out.healthy = instance.healthy;
+            out.ejected = instance.ejected;
+            out.breaker = instance.breaker;
+            out.state = instance.state;
+            out.weight = instance.weight;
+            out.active = instance.activeRequests;
+            out.slowStart = instance.slowStart;
+            out.latencyMs = instance.latencyEwmaMs;
+        }
+        out.requestsPerSecond = static_cast<double>(instance.requests) * 1000.0 / static_cast<double>(frame->intervalMs);
+        out.share = poolRequests == 0 ? 0.0 : static_cast<double>(instance.requests) / static_cast<double>(poolRequests);
     }
-    if (mine != nullptr) {
-        out.requestsPerSecond = static_cast<double>(mine->requests) * 1000.0 / static_cast<double>(frame->intervalMs);
-        out.share = poolRequests == 0 ? 0.0 : static_cast<double>(mine->requests) / static_cast<double>(poolRequests);
-    }
-    return out;
 }
 
 int InstancesModel::columnCount(const QModelIndex& parent) const {

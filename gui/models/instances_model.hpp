@@ -50,10 +50,12 @@ public:
 private:
     void sync();
     void trafficChanged();
+    void refreshLive(); // once per frame or pools.list, not per cell
 
     QPointer<EngineSession> m_session;
     QString m_pool;
     std::map<std::string, protocol::InstanceView> m_instances;
+    std::map<std::string, Live> m_live; // derived from m_instances and the newest frame
 };
 
 } // namespace gaetwae::console
