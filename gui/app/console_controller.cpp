@@ -63,16 +63,19 @@ EngineSession* ConsoleController::createSession(const EngineEndpoint& endpoint) 
     return raw;
 }
 
+void ConsoleController::removeSession(int index) {
+    m_sessions[static_cast<std::size_t>(index)]->stop();
+    emit sessionAboutToBeRemoved(index);
+    m_sessions.erase(m_sessions.begin() + index);
+    emit sessionRemoved(index);
+}
+
 bool ConsoleController::addEngine(const EngineEndpoint& endpoint, QString* error) {
     if (!m_directory.put(endpoint, error) || !m_directory.save(error)) {
         return false;
     }
     if (const int existing = indexOf(endpoint.name); existing >= 0) {
-        EngineSession* session = m_sessions[static_cast<std::size_t>(existing)].get();
-        session->stop();
-        emit sessionAboutToBeRemoved(existing);
-        m_sessions.erase(m_sessions.begin() + existing);
-        emit sessionRemoved(existing);
+        removeSession(existing); // replaced: a new session with the new endpoint
     }
     createSession(endpoint)->start();
     return true;
@@ -90,10 +93,7 @@ bool ConsoleController::removeEngine(const QString& name, QString* error) {
         return false;
     }
     if (index >= 0) {
-        m_sessions[static_cast<std::size_t>(index)]->stop();
-        emit sessionAboutToBeRemoved(index);
-        m_sessions.erase(m_sessions.begin() + index);
-        emit sessionRemoved(index);
+        removeSession(index);
     }
     return true;
 }

@@ -54,6 +54,7 @@ signals:
 
 private:
     EngineSession* createSession(const EngineEndpoint& endpoint);
+    void removeSession(int index); // stops it; models see the exact row go
 
     EngineDirectory m_directory;
     HistoryStore* m_history = nullptr;
