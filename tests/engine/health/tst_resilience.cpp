@@ -119,7 +119,9 @@ private slots:
         const auto rejoined = load.byBackend();
         QVERIFY2(load.waitForMore(300, 10s), load.lastError().c_str());
         auto early = minus(load.byBackend(), rejoined);
-        QVERIFY2(early["b"] > 0, "b gets traffic again");
+        QVERIFY2(early["b"] > 0, qPrintable(QString("b gets traffic again (breaker %1, slow start %2)")
+                                                .arg(QString::fromStdString(statusOf(gateway, "b").breaker))
+                                                .arg(statusOf(gateway, "b").slowStartFactor)));
 
         load.join(); // until the 20 s are up
         QVERIFY(std::chrono::steady_clock::now() - started >= 20s);
