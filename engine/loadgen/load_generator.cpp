@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -56,31 +57,53 @@ nlohmann::json IntervalStats::toJson(std::int64_t startedAtMs) const {
 // One thread: an io_context, a share of the connections, the backlog of due requests (open
 // model) and the per-second statistics of what completed on it.
 struct LoadGenerator::Worker {
-    Worker(const LoadPlan& plan, unsigned connections, double share, std::uint64_t seed, std::atomic<bool>& stop)
-        : plan(plan), connections(connections), share(share), random(seed), stopFlag(stop), wakeup(io) {
+    Worker(const LoadPlan& plan, unsigned connections, double share, std::size_t index, std::size_t workers,
+           std::atomic<bool>& stop)
+        : plan(plan), connections(connections), share(share), random(plan.seed + index), stopFlag(stop), wakeup(io) {
         wakeup.expires_at(SteadyTimer::time_point::max());
-        // Each request of the mix is serialized once; sending is one write of those bytes.
+        // Each request is serialized once; sending is one write of those bytes.
         const std::string host =
             plan.hostHeader.empty() ? plan.host + ":" + std::to_string(plan.port) : plan.hostHeader;
         for (const auto& tmpl : plan.requests) {
             totalWeight += tmpl.weight;
-            http::request<http::string_body> request;
-            request.method_string(tmpl.method);
-            request.target(tmpl.target);
-            request.version(11);
-            request.set(http::field::host, host);
-            for (const auto& [name, value] : tmpl.headers) {
-                request.set(name, value);
-            }
-            if (!tmpl.body.empty()) {
-                request.body() = tmpl.body;
-            }
-            request.prepare_payload();
-            std::ostringstream bytes;
-            bytes << request;
-            wire.push_back(bytes.str());
+            wire.push_back(serialize(host, tmpl.method, tmpl.target, tmpl.headers, tmpl.body));
+        }
+        // Replay: this worker sends every `workers`-th captured request, bodies as filler bytes.
+        for (std::size_t i = index; plan.model == LoadPlan::Model::Replay && i < plan.replay.size(); i += workers) {
+            const auto& entry = plan.replay[i];
+            replayDue.push_back(std::chrono::duration_cast<Clock::duration>(
+                std::chrono::duration<double, std::micro>(static_cast<double>(entry.offsetUs) / plan.speed)));
+            replayWire.push_back(wire.size());
+            wire.push_back(serialize(host, entry.method, entry.target, entry.headers,
+                                     std::string(static_cast<std::size_t>(entry.bodyBytes), 'x')));
         }
     }
+
+    static std::string serialize(const std::string& host, const std::string& method, const std::string& target,
+                                 const std::vector<std::pair<std::string, std::string>>& headers,
+                                 const std::string& body) {
+        http::request<http::string_body> request;
+        request.method_string(method);
+        request.target(target);
+        request.version(11);
+        request.set(http::field::host, host);
+        for (const auto& [name, value] : headers) {
+            request.set(name, value);
+        }
+        if (!body.empty()) {
+            request.body() = body;
+        }
+        request.prepare_payload();
+        std::ostringstream bytes;
+        bytes << request;
+        return bytes.str();
+    }
+
+    // A request that is due: when, and which serialized request (npos: pick from the mix).
+    struct Due {
+        Clock::time_point at;
+        std::size_t wire = std::string::npos;
+    };
 
     const LoadPlan& plan;
     unsigned connections;
@@ -90,10 +113,12 @@ struct LoadGenerator::Worker {
     std::mt19937_64 random;
     std::atomic<bool>& stopFlag;
     std::uint64_t totalWeight = 0;
-    std::vector<std::string> wire; // serialized requests, as plan.requests
+    std::vector<std::string> wire; // serialized requests: plan.requests, then this worker's replay
+    std::vector<Clock::duration> replayDue; // replay: offsets of this worker's captured requests
+    std::vector<std::size_t> replayWire;    // ... and their serialized requests
     Clock::time_point start;
     Clock::time_point end;
-    std::deque<Clock::time_point> backlog; // due times not sent yet (open model)
+    std::deque<Due> backlog; // due and not sent yet (open and replay models)
     bool scheduleDone = false;
     SteadyTimer wakeup;
     std::mutex mutex; // guards seconds (read by the reporter)
@@ -115,7 +140,7 @@ struct LoadGenerator::Worker {
     }
 
     const std::string& pick() {
-        if (wire.size() == 1 || totalWeight == 0) {
+        if (plan.requests.size() == 1 || totalWeight == 0) {
             return wire.front();
         }
         std::uniform_int_distribution<std::uint64_t> dist(0, totalWeight - 1);
@@ -127,6 +152,23 @@ struct LoadGenerator::Worker {
             ticket -= plan.requests[i].weight;
         }
         return wire.back();
+    }
+
+    // Replay: each of this worker's captured requests is pushed when it comes due.
+    Task<void> replaySchedule() {
+        SteadyTimer timer(io);
+        for (std::size_t i = 0; i < replayDue.size() && !stopFlag; ++i) {
+            const auto due = start + replayDue[i];
+            if (due > Clock::now()) {
+                timer.expires_at(due);
+                error_code ec;
+                co_await timer.async_wait(noThrow(ec));
+            }
+            backlog.push_back(Due{due, replayWire[i]});
+            wakeup.cancel();
+        }
+        scheduleDone = true;
+        wakeup.cancel();
     }
 
     // Open model: due times at the schedule's rate (this worker's share), pushed as they come due.
@@ -148,7 +190,7 @@ struct LoadGenerator::Worker {
                 error_code ec;
                 co_await timer.async_wait(noThrow(ec));
             }
-            backlog.push_back(due);
+            backlog.push_back(Due{due});
             wakeup.cancel(); // idle connections look at the backlog
             offsetSeconds += 1.0 / rate;
         }
@@ -177,6 +219,7 @@ struct LoadGenerator::Worker {
         beast::flat_buffer buffer;
         for (;;) {
             Clock::time_point due;
+            std::size_t wireIndex = std::string::npos;
             if (plan.model == LoadPlan::Model::Closed) {
                 if (stopFlag || Clock::now() >= end) {
                     break;
@@ -190,7 +233,8 @@ struct LoadGenerator::Worker {
                 if (backlog.empty() || stopFlag) {
                     break;
                 }
-                due = backlog.front();
+                due = backlog.front().at;
+                wireIndex = backlog.front().wire;
                 backlog.pop_front();
             }
             error_code ec;
@@ -212,7 +256,7 @@ struct LoadGenerator::Worker {
                 connected = true;
                 buffer.clear();
             }
-            const std::string& wireRequest = pick();
+            const std::string& wireRequest = wireIndex == std::string::npos ? pick() : wire[wireIndex];
             const auto sentAt = Clock::now();
             if (plan.model == LoadPlan::Model::Closed) {
                 due = sentAt; // nothing is due before it is sent (connecting is not a request's time)
@@ -265,6 +309,8 @@ struct LoadGenerator::Worker {
         end = startAt + plan.length();
         if (plan.model == LoadPlan::Model::Open) {
             asio::co_spawn(io, schedule(), asio::detached);
+        } else if (plan.model == LoadPlan::Model::Replay) {
+            asio::co_spawn(io, replaySchedule(), asio::detached);
         }
         for (unsigned i = 0; i < connections; ++i) {
             asio::co_spawn(io, connection(), asio::detached);
@@ -287,8 +333,8 @@ LoadGenerator::LoadGenerator(LoadPlan plan) : m_plan(std::move(plan)) {
     const unsigned connections = std::max(1u, m_plan.connections);
     for (unsigned t = 0; t < threads; ++t) {
         const unsigned mine = connections / threads + (t < connections % threads ? 1 : 0);
-        m_workers.push_back(std::make_unique<Worker>(m_plan, mine, static_cast<double>(mine) / connections,
-                                                     m_plan.seed + t, m_stop));
+        m_workers.push_back(std::make_unique<Worker>(m_plan, mine, static_cast<double>(mine) / connections, t, threads,
+                                                     m_stop));
     }
 }
 
@@ -302,7 +348,11 @@ LoadGenerator::~LoadGenerator() {
 }
 
 void LoadGenerator::stop() {
-    m_stop = true;
+    {
+        std::lock_guard lock(m_wakeMutex);
+        m_stop = true;
+    }
+    m_wake.notify_all();
     for (auto& worker : m_workers) {
         asio::post(worker->io, [w = worker.get()] { w->wakeup.cancel(); });
     }
@@ -321,9 +371,7 @@ LoadResult LoadGenerator::run(const std::function<void(const IntervalStats&)>& o
     auto collect = [&](std::int64_t index) {
         IntervalStats second;
         second.offsetMs = (index + 1) * 1000;
-        if (m_plan.model == LoadPlan::Model::Open) {
-            second.targetRps = m_plan.rateAt(std::chrono::milliseconds(index * 1000 + 500));
-        }
+        second.targetRps = m_plan.dueIn(index);
         for (auto& worker : m_workers) {
             second.merge(worker->take(index));
         }
@@ -333,7 +381,12 @@ LoadResult LoadGenerator::run(const std::function<void(const IntervalStats&)>& o
     const auto seconds = (m_plan.length().count() + 999) / 1000;
     std::int64_t reported = 0;
     for (; reported < seconds && !m_stop; ++reported) {
-        std::this_thread::sleep_until(start + std::chrono::seconds(reported + 1) + std::chrono::milliseconds(50));
+        std::unique_lock lock(m_wakeMutex);
+        if (m_wake.wait_until(lock, start + std::chrono::seconds(reported + 1) + std::chrono::milliseconds(50),
+                              [this] { return m_stop.load(); })) {
+            break; // stopped: the cut-short second is reported below, with its real length
+        }
+        lock.unlock();
         if (onSecond) {
             onSecond(collect(reported));
         }
@@ -341,6 +394,7 @@ LoadResult LoadGenerator::run(const std::function<void(const IntervalStats&)>& o
     for (auto& worker : m_workers) {
         worker->thread.join(); // requests in flight finish (bounded by the timeout)
     }
+    result.interrupted = m_stop.load();
     result.elapsedSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     // The final tally from everything recorded, late completions included.
     std::int64_t last = 0;
@@ -352,6 +406,16 @@ LoadResult LoadGenerator::run(const std::function<void(const IntervalStats&)>& o
     }
     for (std::int64_t index = 0; index <= last; ++index) {
         auto second = collect(index);
+        if (index >= reported && onSecond) {
+            // Seconds a stop cut short, and completions after the schedule's end: reported too,
+            // so the per-second record adds up to the total.
+            if (index == last) {
+                second.intervalMs = std::clamp<std::int64_t>(
+                    static_cast<std::int64_t>(result.elapsedSeconds * 1000) - index * 1000, 1, 1000);
+                second.offsetMs = index * 1000 + second.intervalMs;
+            }
+            onSecond(second);
+        }
         result.total.merge(second);
         result.seconds.push_back(std::move(second));
     }

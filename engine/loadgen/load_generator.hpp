@@ -7,10 +7,12 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,7 @@ struct IntervalStats {
 struct LoadResult {
     std::int64_t startedAtMs = 0; // wall clock
     double elapsedSeconds = 0;
+    bool interrupted = false; // stop() was called before the plan was over
     IntervalStats total;
     std::vector<IntervalStats> seconds;
 };
@@ -62,6 +65,8 @@ private:
     struct Worker;
     LoadPlan m_plan;
     std::atomic<bool> m_stop{false};
+    std::mutex m_wakeMutex; // with m_wake: run()'s reporter wakes at once on stop()
+    std::condition_variable m_wake;
     std::atomic<std::int64_t> m_startedAtMs{0};
     std::vector<std::unique_ptr<Worker>> m_workers;
 };

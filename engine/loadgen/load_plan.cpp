@@ -1,20 +1,36 @@
 #include "engine/loadgen/load_plan.hpp"
 
-#include "shared/model/units.hpp"
-
-#include <charconv>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace gaetwae::engine::loadgen {
 
 std::chrono::milliseconds LoadPlan::length() const {
-    if (model == Model::Closed || schedule.empty()) {
+    switch (model) {
+    case Model::Closed:
         return duration;
+    case Model::Open: {
+        if (schedule.empty()) {
+            return duration;
+        }
+        std::chrono::milliseconds total{0};
+        for (const auto& step : schedule) {
+            total += step.duration;
+        }
+        return total;
     }
-    std::chrono::milliseconds total{0};
-    for (const auto& step : schedule) {
-        total += step.duration;
+    case Model::Replay:
+        if (replay.empty()) {
+            return std::chrono::milliseconds{0};
+        }
+        // Up to and including the millisecond the last request is due in.
+        return std::chrono::milliseconds(
+            static_cast<std::int64_t>(static_cast<double>(replay.back().offsetUs) / speed / 1000.0) + 1);
     }
-    return total;
+    return duration;
 }
 
 double LoadPlan::rateAt(std::chrono::milliseconds offset) const {
@@ -30,47 +46,97 @@ double LoadPlan::rateAt(std::chrono::milliseconds offset) const {
     return 0.0;
 }
 
+double LoadPlan::dueIn(std::int64_t second) const {
+    if (model == Model::Open) {
+        return rateAt(std::chrono::milliseconds(second * 1000 + 500));
+    }
+    if (model == Model::Replay) {
+        // Entries are in offset order: those due in [second, second + 1) at this speed.
+        const double from = static_cast<double>(second) * 1e6 * speed;
+        const double to = from + 1e6 * speed;
+        const auto below = [](const loadtest::ScheduleEntry& e, double offset) { return static_cast<double>(e.offsetUs) < offset; };
+        const auto first = std::lower_bound(replay.begin(), replay.end(), from, below);
+        const auto last = std::lower_bound(first, replay.end(), to, below);
+        return static_cast<double>(last - first);
+    }
+    return 0.0;
+}
+
 namespace {
 
-bool parseRate(std::string_view text, double& out) {
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, out);
-    return ec == std::errc() && ptr == end && out >= 0;
+bool readFile(const std::string& path, std::string& out, std::string& error) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        error = "cannot read '" + path + "' (" + std::strerror(errno) + ")";
+        return false;
+    }
+    std::ostringstream bytes;
+    bytes << file.rdbuf();
+    out = bytes.str();
+    return true;
 }
 
 } // namespace
 
-bool parseSchedule(const std::string& text, std::vector<RateStep>& out, std::string& error) {
-    out.clear();
-    std::string_view rest(text);
-    while (!rest.empty()) {
-        const auto comma = rest.find(',');
-        const std::string_view item = rest.substr(0, comma);
-        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-        const auto at = item.find('@');
-        if (at == std::string_view::npos) {
-            error = "'" + std::string(item) + "': expected DURATION@RATE or DURATION@FROM-TO, e.g. 10s@200";
-            return false;
-        }
-        const auto duration = model::parseDuration(item.substr(0, at));
-        if (!duration || duration->count() <= 0) {
-            error = "'" + std::string(item) + "': bad duration";
-            return false;
-        }
-        RateStep step;
-        step.duration = *duration;
-        const std::string_view rates = item.substr(at + 1);
-        const auto dash = rates.find('-');
-        if (!parseRate(rates.substr(0, dash), step.fromRps) ||
-            !parseRate(dash == std::string_view::npos ? rates : rates.substr(dash + 1), step.toRps)) {
-            error = "'" + std::string(item) + "': bad rate (requests per second)";
-            return false;
-        }
-        out.push_back(step);
-    }
-    if (out.empty()) {
-        error = "the schedule is empty";
+bool buildLoadPlan(const loadtest::LoadTestPlan& spec, LoadPlan& out, std::string& error) {
+    const auto target = loadtest::parseTargetUrl(spec.target);
+    if (!target) {
+        error = "target: expected http://HOST:PORT/PATH, got '" + spec.target + "'";
         return false;
+    }
+    out = LoadPlan{};
+    out.host = target->host;
+    out.port = target->port;
+    out.connections = spec.connections;
+    out.threads = spec.threads;
+    out.duration = spec.duration;
+    out.timeout = spec.timeout;
+    out.schedule = spec.schedule;
+    out.speed = spec.speed;
+    switch (spec.model) {
+    case loadtest::LoadTestPlan::Model::Closed:
+        out.model = LoadPlan::Model::Closed;
+        break;
+    case loadtest::LoadTestPlan::Model::Open:
+        out.model = LoadPlan::Model::Open;
+        break;
+    case loadtest::LoadTestPlan::Model::Replay: {
+        out.model = LoadPlan::Model::Replay;
+        std::ifstream file(spec.replayFile);
+        if (!file) {
+            error = "replayFile: cannot read '" + spec.replayFile + "' (" + std::strerror(errno) + ")";
+            return false;
+        }
+        std::string problem;
+        if (!loadtest::readSchedule(file, out.replay, problem)) {
+            error = "replayFile: " + spec.replayFile + ": " + problem;
+            return false;
+        }
+        if (out.replay.empty()) {
+            error = "replayFile: " + spec.replayFile + " holds no request";
+            return false;
+        }
+        break;
+    }
+    }
+    out.requests.clear();
+    for (std::size_t i = 0; i < spec.requests.size(); ++i) {
+        const auto& r = spec.requests[i];
+        RequestTemplate request;
+        request.method = r.method;
+        request.target = r.path.empty() ? target->path : r.path;
+        request.headers = r.headers;
+        request.weight = r.weight;
+        if (!r.bodyFile.empty() && !readFile(r.bodyFile, request.body, error)) {
+            error = "requests[" + std::to_string(i) + "].bodyFile: " + error;
+            return false;
+        }
+        out.requests.push_back(std::move(request));
+    }
+    if (out.requests.empty()) {
+        RequestTemplate request;
+        request.target = target->path;
+        out.requests.push_back(std::move(request));
     }
     return true;
 }

@@ -2,8 +2,10 @@
 // they go, like wrk) or open model at a scheduled rate with coordinated-omission correction
 // (like wrk2). Prints a summary; with --json, one JSON line per second (lossless histograms).
 #include "engine/loadgen/load_generator.hpp"
+#include "engine/net/asio.hpp"
 #include "shared/model/units.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,6 +13,8 @@
 #include <string>
 
 using namespace gaetwae::engine::loadgen;
+using namespace gaetwae::engine; // asio, tcp, error_code, SteadyTimer
+namespace loadtest = gaetwae::loadtest;
 
 namespace {
 
@@ -24,40 +28,47 @@ constexpr const char* kUsage = R"(Usage: gaetwae-load [options] http://HOST:PORT
   -m, --method M        request method (default GET)
   -H, --header 'N: V'   request header (repeatable)
       --body-file F     request body from a file
+      --replay FILE     re-send a captured schedule (JSON lines) at its original timing
+      --speed N         replay N times faster (default 1)
       --timeout D       per request (default 10s)
+      --plan FILE       a whole test plan as JSON (the console's format; see README); the URL
+                        and the options above are then taken from it
       --json            one JSON line per second on stdout, then the total
   -h, --help
+Exit status: 0 done, 1 no request completed, 2 bad plan, 3 target unreachable, 130 interrupted
+(SIGINT/SIGTERM: requests in flight finish, everything measured so far is reported).
 Loopback and your own hosts only: this sends as many requests as it is told to.
 )";
 
-struct Target {
-    std::string host;
-    std::uint16_t port = 80;
-    std::string path = "/";
-};
-
-bool parseUrl(const std::string& url, Target& out) {
-    const std::string prefix = "http://";
-    if (url.rfind(prefix, 0) != 0) {
+// Refuses to start against a target nobody listens on: a clear error before anything runs,
+// instead of a run full of connect failures.
+bool reachable(const std::string& host, std::uint16_t port, std::string& error) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (ec) {
+        error = "'" + host + "' is not an IP address (use 127.0.0.1 or the gateway's address)";
         return false;
     }
-    const std::string rest = url.substr(prefix.size());
-    const auto slash = rest.find('/');
-    const std::string authority = rest.substr(0, slash);
-    out.path = slash == std::string::npos ? "/" : rest.substr(slash);
-    const auto colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string::npos) {
-        const int port = std::atoi(authority.substr(colon + 1).c_str());
-        if (port <= 0 || port > 65535) {
-            return false;
+    SteadyTimer deadline(io);
+    deadline.expires_after(std::chrono::seconds(3));
+    deadline.async_wait([&](const error_code& timerEc) {
+        if (!timerEc) {
+            socket.close();
         }
-        out.port = static_cast<std::uint16_t>(port);
+    });
+    socket.async_connect(tcp::endpoint(address, port), [&](const error_code& connectEc) {
+        ec = connectEc;
+        deadline.cancel();
+    });
+    io.run();
+    if (ec) {
+        error = "cannot connect to " + host + ":" + std::to_string(port) + ": " +
+                (ec == asio::error::operation_aborted ? std::string("no answer within 3 s") : ec.message());
+        return false;
     }
-    if (out.host == "localhost") {
-        out.host = "127.0.0.1";
-    }
-    return !out.host.empty();
+    return true;
 }
 
 double ms(std::uint64_t micros) {
@@ -68,10 +79,11 @@ void printSummary(const LoadPlan& plan, const LoadResult& result) {
     const auto& t = result.total;
     const double rps = result.elapsedSeconds > 0 ? static_cast<double>(t.completed) / result.elapsedSeconds : 0;
     std::printf("%s model, %u connections, %.1f s: %llu requests, %.0f req/s achieved", 
-                plan.model == LoadPlan::Model::Open ? "open" : "closed", plan.connections, result.elapsedSeconds,
+                plan.model == LoadPlan::Model::Open ? "open" : plan.model == LoadPlan::Model::Replay ? "replay" : "closed",
+                plan.connections, result.elapsedSeconds,
                 static_cast<unsigned long long>(t.completed), rps);
-    if (plan.model == LoadPlan::Model::Open) {
-        double due = 0;
+    if (plan.model != LoadPlan::Model::Closed) {
+        double due = static_cast<double>(plan.replay.size());
         for (const auto& step : plan.schedule) {
             due += (step.fromRps + step.toRps) / 2 * std::chrono::duration<double>(step.duration).count();
         }
@@ -80,11 +92,12 @@ void printSummary(const LoadPlan& plan, const LoadResult& result) {
     std::printf("\n");
     for (const auto* name : {"latency", "uncorrected"}) {
         const auto& h = std::string(name) == "latency" ? t.corrected : t.uncorrected;
-        if (plan.model == LoadPlan::Model::Closed && std::string(name) == "uncorrected") {
+        const bool open = plan.model != LoadPlan::Model::Closed;
+        if (!open && std::string(name) == "uncorrected") {
             break;
         }
         std::printf("  %-12s p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max < %.3f ms\n",
-                    plan.model == LoadPlan::Model::Open && std::string(name) == "latency" ? "corrected" : name,
+                    open && std::string(name) == "latency" ? "corrected" : name,
                     ms(h.percentile(0.5)), ms(h.percentile(0.9)), ms(h.percentile(0.99)), ms(h.percentile(0.999)),
                     ms(h.maxBound()));
     }
@@ -100,14 +113,14 @@ void printSummary(const LoadPlan& plan, const LoadResult& result) {
 } // namespace
 
 int main(int argc, char** argv) {
-    LoadPlan plan;
-    RequestTemplate request;
-    std::string url;
+    loadtest::LoadTestPlan spec;
+    loadtest::RequestSpec request;
+    std::string planFile;
     std::optional<double> rate;
     std::string schedule;
     bool json = false;
     auto fail = [](const std::string& message) {
-        std::fprintf(stderr, "gaetwae-load: %s\n%s", message.c_str(), kUsage);
+        std::fprintf(stderr, "gaetwae-load: %s\n", message.c_str());
         return 2;
     };
     for (int i = 1; i < argc; ++i) {
@@ -127,30 +140,42 @@ int main(int argc, char** argv) {
             continue;
         }
         if (arg.rfind("-", 0) != 0) {
-            url = arg;
+            spec.target = arg;
             continue;
         }
         const auto v = value();
         if (!v) {
-            return fail(arg + " needs a value");
+            return fail(arg + " needs a value\n" + kUsage);
         }
-        if (arg == "-c" || arg == "--connections") {
-            plan.connections = static_cast<unsigned>(std::max(1, std::atoi(v->c_str())));
-        } else if (arg == "-t" || arg == "--threads") {
-            plan.threads = static_cast<unsigned>(std::max(1, std::atoi(v->c_str())));
+        if (arg == "-c" || arg == "--connections" || arg == "-t" || arg == "--threads") {
+            const int n = std::atoi(v->c_str());
+            if (n <= 0) {
+                return fail("bad " + arg + " '" + *v + "' (expected a positive number)");
+            }
+            (arg == "-c" || arg == "--connections" ? spec.connections : spec.threads) = static_cast<unsigned>(n);
         } else if (arg == "-d" || arg == "--duration" || arg == "--timeout") {
             const auto d = gaetwae::model::parseDuration(*v);
             if (!d || d->count() <= 0) {
                 return fail("bad duration '" + *v + "' (e.g. 10s, 500ms)");
             }
-            (arg == "--timeout" ? plan.timeout : plan.duration) = *d;
+            (arg == "--timeout" ? spec.timeout : spec.duration) = *d;
         } else if (arg == "-R" || arg == "--rate") {
-            rate = std::atof(v->c_str());
-            if (*rate <= 0) {
-                return fail("bad rate '" + *v + "'");
+            char* end = nullptr;
+            rate = std::strtod(v->c_str(), &end);
+            if (end == v->c_str() || *end != 0 || *rate <= 0) {
+                return fail("bad rate '" + *v + "' (expected requests per second, more than 0)");
             }
         } else if (arg == "--schedule") {
             schedule = *v;
+        } else if (arg == "--replay") {
+            spec.model = loadtest::LoadTestPlan::Model::Replay;
+            spec.replayFile = *v;
+        } else if (arg == "--speed") {
+            char* end = nullptr;
+            spec.speed = std::strtod(v->c_str(), &end);
+            if (end == v->c_str() || *end != 0 || spec.speed <= 0) {
+                return fail("bad speed '" + *v + "' (expected a factor such as 0.5, 1 or 10)");
+            }
         } else if (arg == "-m" || arg == "--method") {
             request.method = *v;
         } else if (arg == "-H" || arg == "--header") {
@@ -163,36 +188,77 @@ int main(int argc, char** argv) {
             text.erase(0, text.find_first_not_of(' '));
             request.headers.emplace_back(std::move(name), std::move(text));
         } else if (arg == "--body-file") {
-            std::ifstream file(*v, std::ios::binary);
-            if (!file) {
-                return fail("cannot read " + *v);
-            }
-            std::ostringstream body;
-            body << file.rdbuf();
-            request.body = body.str();
+            request.bodyFile = *v;
+        } else if (arg == "--plan") {
+            planFile = *v;
         } else {
-            return fail("unknown option " + arg);
+            return fail("unknown option " + arg + "\n" + kUsage);
         }
     }
-    Target target;
-    if (url.empty() || !parseUrl(url, target)) {
-        return fail(url.empty() ? "no URL" : "bad URL '" + url + "' (expected http://HOST:PORT/PATH)");
-    }
-    plan.host = target.host;
-    plan.port = target.port;
-    request.target = target.path;
-    plan.requests = {request};
-    if (!schedule.empty()) {
-        std::string error;
-        if (!parseSchedule(schedule, plan.schedule, error)) {
-            return fail("--schedule: " + error);
+    gaetwae::model::Diagnostics diagnostics;
+    if (!planFile.empty()) {
+        std::ifstream file(planFile);
+        if (!file) {
+            return fail("cannot read " + planFile);
         }
-        plan.model = LoadPlan::Model::Open;
-    } else if (rate) {
-        plan.schedule = {RateStep{plan.duration, *rate, *rate}};
-        plan.model = LoadPlan::Model::Open;
+        const auto document = nlohmann::json::parse(file, nullptr, false);
+        spec = {};
+        if (document.is_discarded()) {
+            return fail(planFile + ": not valid JSON");
+        }
+        if (!loadtest::fromJson(document, spec, diagnostics)) {
+            return fail(planFile + ": " + loadtest::describe(diagnostics));
+        }
+    } else {
+        if (spec.target.empty()) {
+            return fail(std::string("no URL\n") + kUsage);
+        }
+        if (!schedule.empty()) {
+            spec.model = loadtest::LoadTestPlan::Model::Open;
+            std::string error;
+            if (!loadtest::parseSchedule(schedule, spec.schedule, error)) {
+                return fail("--schedule: " + error);
+            }
+        } else if (rate) {
+            spec.model = loadtest::LoadTestPlan::Model::Open;
+            spec.schedule = {loadtest::RateStep{spec.duration, *rate, *rate}};
+        }
+        spec.requests = {request};
+        // The options go through the same checks as a plan file.
+        if (!loadtest::fromJson(loadtest::toJson(spec), spec, diagnostics)) {
+            return fail(loadtest::describe(diagnostics));
+        }
     }
+    if (!loadtest::checkFiles(spec, diagnostics)) {
+        return fail(loadtest::describe(diagnostics));
+    }
+    LoadPlan plan;
+    std::string error;
+    if (!buildLoadPlan(spec, plan, error)) {
+        return fail(error);
+    }
+    if (!reachable(plan.host, plan.port, error)) {
+        std::fprintf(stderr, "gaetwae-load: %s\n", error.c_str());
+        return 3;
+    }
+
+    // SIGINT/SIGTERM stop the run (requests in flight finish); everything is still reported.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts: they inherit it
     LoadGenerator generator(plan);
+    std::atomic<bool> finished{false};
+    std::thread signalWatch([&] {
+        int signal = 0;
+        while (sigwait(&signals, &signal) == 0) {
+            if (finished) {
+                return;
+            }
+            generator.stop();
+        }
+    });
     LoadResult result;
     if (json) {
         result = generator.run([&](const IntervalStats& second) {
@@ -200,10 +266,20 @@ int main(int argc, char** argv) {
         });
         auto total = result.total.toJson(result.startedAtMs);
         total["total"] = true;
-        std::cout << total.dump() << "\n";
+        total["interrupted"] = result.interrupted;
+        std::cout << total.dump() << "\n" << std::flush;
     } else {
         result = generator.run();
         printSummary(plan, result);
+        if (result.interrupted) {
+            std::printf("  interrupted after %.1f s\n", result.elapsedSeconds);
+        }
+    }
+    finished = true;
+    pthread_kill(signalWatch.native_handle(), SIGTERM);
+    signalWatch.join();
+    if (result.interrupted) {
+        return 130;
     }
     return result.total.completed > 0 ? 0 : 1;
 }

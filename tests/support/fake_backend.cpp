@@ -121,6 +121,7 @@ struct FakeBackend::Impl {
                 co_return;
             }
             ReceivedRequest request;
+            request.arrivedAt = std::chrono::steady_clock::now();
             const auto& head = parser.get();
             request.method = std::string(head.method_string());
             request.target = std::string(head.target());

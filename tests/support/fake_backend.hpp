@@ -25,6 +25,7 @@ struct ReceivedRequest {
     std::uint64_t bodyHash = 0;  // FNV-1a over all of it
     std::uint64_t connection = 0; // ordinal of the TCP connection it arrived on (1-based)
     std::uint64_t indexOnConnection = 0; // 1 for the first request of a connection
+    std::chrono::steady_clock::time_point arrivedAt; // when its head had been read
 
     std::string header(std::string_view name) const; // first value, case-insensitive; "" if none
     std::size_t headerCount(std::string_view name) const;
