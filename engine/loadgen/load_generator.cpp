@@ -21,39 +21,6 @@ namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 using Stream = beast::basic_stream<tcp, Executor>;
 
-void IntervalStats::merge(const IntervalStats& other) {
-    sent += other.sent;
-    completed += other.completed;
-    for (std::size_t i = 0; i < responses.size(); ++i) {
-        responses[i] += other.responses[i];
-    }
-    for (const auto& [cause, count] : other.errors) {
-        errors[cause] += count;
-    }
-    bytesIn += other.bytesIn;
-    corrected.merge(other.corrected);
-    uncorrected.merge(other.uncorrected);
-}
-
-nlohmann::json IntervalStats::toJson(std::int64_t startedAtMs) const {
-    nlohmann::json out = nlohmann::json::object();
-    out["time"] = startedAtMs + offsetMs;
-    out["interval"] = intervalMs;
-    out["target"] = targetRps;
-    out["sent"] = sent;
-    out["completed"] = completed;
-    nlohmann::json classes = nlohmann::json::object();
-    for (std::size_t i = 0; i < responses.size(); ++i) {
-        classes[std::to_string(i + 1) + "xx"] = responses[i];
-    }
-    out["responses"] = std::move(classes);
-    out["errors"] = errors;
-    out["bytesIn"] = bytesIn;
-    out["latency"] = corrected.toJson();
-    out["uncorrected"] = uncorrected.toJson();
-    return out;
-}
-
 // One thread: an io_context, a share of the connections, the backlog of due requests (open
 // model) and the per-second statistics of what completed on it.
 struct LoadGenerator::Worker {

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "engine/loadgen/load_plan.hpp"
-#include "shared/protocol/histogram.hpp"
+#include "shared/loadtest/interval_stats.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,26 +18,7 @@
 
 namespace gaetwae::engine::loadgen {
 
-// What happened in one second of a run (or in a whole run, for the total). Latencies are
-// recorded at completion; `corrected` is measured from when each request was due (open model),
-// `uncorrected` from when it was actually sent (both equal in the closed model).
-struct IntervalStats {
-    std::int64_t offsetMs = 0;   // end of the interval, from the start of the run
-    std::int64_t intervalMs = 1000;
-    double targetRps = 0;        // open model: the schedule's rate in this second
-    std::uint64_t sent = 0;
-    std::uint64_t completed = 0;
-    std::array<std::uint64_t, 5> responses{}; // 1xx .. 5xx
-    std::map<std::string, std::uint64_t> errors; // connect_failure, timeout, reset, protocol
-    std::uint64_t bytesIn = 0;
-    protocol::LatencyHistogram corrected;
-    protocol::LatencyHistogram uncorrected;
-
-    void merge(const IntervalStats& other);
-    // One JSON line: {"time", "interval", "target", "sent", "completed", "responses", "errors",
-    // "bytesIn", "latency" (corrected), "uncorrected"}; histograms as in the admin protocol.
-    nlohmann::json toJson(std::int64_t startedAtMs) const;
-};
+using loadtest::IntervalStats;
 
 struct LoadResult {
     std::int64_t startedAtMs = 0; // wall clock

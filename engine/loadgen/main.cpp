@@ -262,9 +262,9 @@ int main(int argc, char** argv) {
     LoadResult result;
     if (json) {
         result = generator.run([&](const IntervalStats& second) {
-            std::cout << second.toJson(generator.startedAtMs()).dump() << "\n" << std::flush;
+            std::cout << loadtest::toJson(second, generator.startedAtMs()).dump() << "\n" << std::flush;
         });
-        auto total = result.total.toJson(result.startedAtMs);
+        auto total = loadtest::toJson(result.total, result.startedAtMs);
         total["total"] = true;
         total["interrupted"] = result.interrupted;
         std::cout << total.dump() << "\n" << std::flush;

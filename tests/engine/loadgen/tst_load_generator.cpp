@@ -335,7 +335,7 @@ private slots:
         IntervalStats a;
         a.corrected = parts[0];
         IntervalStats b;
-        protocol::LatencyHistogram::fromJson(a.toJson(0).at("latency"), b.corrected);
+        protocol::LatencyHistogram::fromJson(loadtest::toJson(a, 0).at("latency"), b.corrected);
         QCOMPARE(b.corrected, parts[0]);
     }
 };
