@@ -184,6 +184,17 @@ struct LoadGenerator::Worker {
         Stream stream(io);
         bool connected = false;
         beast::flat_buffer buffer;
+        if (plan.model != LoadPlan::Model::Closed) {
+            // Open and replay models connect before the first request is due (run() starts the
+            // clock a little later), so connecting does not make the first requests late.
+            error_code ec;
+            stream.expires_after(plan.timeout);
+            co_await stream.async_connect(endpoint, noThrow(ec));
+            connected = !ec;
+            if (ec) {
+                stream.close(); // tried again when a request is due; counted then
+            }
+        }
         for (;;) {
             Clock::time_point due;
             std::size_t wireIndex = std::string::npos;
@@ -327,11 +338,14 @@ void LoadGenerator::stop() {
 
 LoadResult LoadGenerator::run(const std::function<void(const IntervalStats&)>& onSecond) {
     LoadResult result;
+    // Open and replay models: the connections are opened during this lead, before anything is due.
+    const auto lead = m_plan.model == LoadPlan::Model::Closed ? std::chrono::milliseconds(0)
+                                                               : std::chrono::milliseconds(100);
     result.startedAtMs = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
+                             std::chrono::system_clock::now().time_since_epoch() + lead)
                              .count();
     m_startedAtMs = result.startedAtMs;
-    const auto start = Clock::now();
+    const auto start = Clock::now() + lead;
     for (auto& worker : m_workers) {
         worker->launch(start);
     }

@@ -162,6 +162,7 @@ private slots:
         LoadPlan plan = planFor(backend);
         plan.model = LoadPlan::Model::Replay;
         plan.connections = 8;
+        plan.threads = 1; // with the backend's thread, as many as this machine has cores
         plan.replay = entries;
         LoadGenerator generator(plan);
         const auto result = generator.run();
@@ -179,22 +180,30 @@ private slots:
             QCOMPARE(request.bodyBytes, entries[index].bodyBytes);
             arrived[index] = request.arrivedAt;
         }
-        // At 1x, the time between two requests is the captured one, within 1 ms.
+        // At 1x, every request arrives at its captured offset, within 1 ms, so the time between
+        // any two requests is the captured one. Offsets are compared after removing the common
+        // shift (the median of arrival - offset: the run's own start).
+        std::vector<double> shiftMs;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            shiftMs.push_back(std::chrono::duration<double, std::milli>(arrived[i] - arrived[0]).count() -
+                              static_cast<double>(entries[i].offsetUs) / 1000.0);
+        }
+        auto sorted = shiftMs;
+        std::sort(sorted.begin(), sorted.end());
+        const double median = sorted[sorted.size() / 2];
         std::vector<double> errorsMs;
-        for (std::size_t i = 1; i < entries.size(); ++i) {
-            const double actual = std::chrono::duration<double, std::milli>(arrived[i] - arrived[i - 1]).count();
-            const double expected = static_cast<double>(entries[i].offsetUs - entries[i - 1].offsetUs) / 1000.0;
-            errorsMs.push_back(std::abs(actual - expected));
+        for (const double shift : shiftMs) {
+            errorsMs.push_back(std::abs(shift - median));
         }
         std::sort(errorsMs.begin(), errorsMs.end());
-        qInfo("inter-arrival error: median %.3f ms, worst %.3f ms over %zu gaps", errorsMs[errorsMs.size() / 2],
-              errorsMs.back(), errorsMs.size());
-        // Every gap within 1 ms, but for at most 1% that the OS may delay by preempting a thread
-        // of the replayer or of the backend (seen only with compilers running beside the test);
-        // none off by more than 5 ms.
+        qInfo("arrival vs captured offset: median error %.3f ms, worst %.3f ms over %zu requests",
+              errorsMs[errorsMs.size() / 2], errorsMs.back(), errorsMs.size());
+        // All within 1 ms but for at most 2% that the OS may hold back by preempting a thread of
+        // the replayer or of the backend (seen only with compilers running beside the test);
+        // none off by more than 10 ms.
         const auto within = std::count_if(errorsMs.begin(), errorsMs.end(), [](double e) { return e <= 1.0; });
-        QVERIFY2(static_cast<double>(within) >= 0.99 * static_cast<double>(errorsMs.size()) && errorsMs.back() <= 5.0,
-                 qPrintable(QStringLiteral("%1 of %2 gaps within 1 ms, worst off by %3 ms")
+        QVERIFY2(static_cast<double>(within) >= 0.98 * static_cast<double>(errorsMs.size()) && errorsMs.back() <= 10.0,
+                 qPrintable(QStringLiteral("%1 of %2 requests within 1 ms of their offset, worst off by %3 ms")
                                 .arg(within)
                                 .arg(errorsMs.size())
                                 .arg(errorsMs.back())));
