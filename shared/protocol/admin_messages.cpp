@@ -3,6 +3,10 @@
 #include "shared/model/config_codec.hpp"
 #include "shared/model/json_reader.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+
 namespace gaetwae::protocol {
 
 namespace {
@@ -521,6 +525,240 @@ bool fromJson(const nlohmann::json& json, std::vector<EventRecord>& out, Diagnos
     });
     r.finish();
     return d.size() == before;
+}
+
+// ------------------------------------------------------------------------------ traffic capture
+
+bool isCredentialHeader(std::string_view name) {
+    static constexpr std::array<std::string_view, 5> kCredentials{"authorization", "proxy-authorization",
+                                                                  "cookie", "set-cookie", "x-api-key"};
+    return std::find(kCredentials.begin(), kCredentials.end(), name) != kCredentials.end();
+}
+
+namespace {
+
+bool headerNameToken(std::string_view name) {
+    // RFC 9110 token characters.
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 ||
+               std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+} // namespace
+
+nlohmann::json toJson(const CaptureStartParams& v) {
+    return {{"route", v.route},
+            {"durationMs", v.durationMs},
+            {"sample", v.sample},
+            {"maxRequests", v.maxRequests},
+            {"headers", v.headers}};
+}
+
+nlohmann::json toJson(const CaptureStartResult& v) {
+    return {
+        {"captureId", v.captureId}, {"route", v.route}, {"startedAt", v.startedAtMs}, {"endsAt", v.endsAtMs}};
+}
+
+nlohmann::json toJson(const CaptureStatus& v) {
+    return {{"captureId", v.captureId},
+            {"route", v.route},
+            {"state", v.state},
+            {"captured", v.captured},
+            {"skipped", v.skipped},
+            {"dropped", v.dropped},
+            {"startedAt", v.startedAtMs},
+            {"endsAt", v.endsAtMs},
+            {"headers", v.headers},
+            {"sample", v.sample},
+            {"maxRequests", v.maxRequests}};
+}
+
+nlohmann::json toJson(const CaptureIdParams& v) {
+    return {{"captureId", v.captureId}};
+}
+
+nlohmann::json toJson(const CaptureGetParams& v) {
+    return {{"captureId", v.captureId}, {"after", v.after}, {"limit", v.limit}};
+}
+
+nlohmann::json toJson(const CaptureGetResult& v) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& entry : v.entries) {
+        entries.push_back(loadtest::toJson(entry));
+    }
+    return {{"captureId", v.captureId},
+            {"state", v.state},
+            {"entries", std::move(entries)},
+            {"next", v.next},
+            {"complete", v.complete}};
+}
+
+nlohmann::json toJson(const CaptureListResult& v) {
+    nlohmann::json captures = nlohmann::json::array();
+    for (const auto& status : v.captures) {
+        captures.push_back(toJson(status));
+    }
+    return {{"captures", std::move(captures)}};
+}
+
+namespace {
+
+bool readCaptureId(ObjectReader& r, std::uint64_t& out) {
+    if (!r.has("captureId")) {
+        r.requireMember("captureId");
+        return false;
+    }
+    return readU64(r, "captureId", out);
+}
+
+} // namespace
+
+bool fromJson(const nlohmann::json& json, CaptureStartParams& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, UnknownKeys::Reject);
+    CaptureStartParams v;
+    if (r.readString("route", v.route, true) && v.route.empty()) {
+        d.error(r.pointerOf("route"), "expected a route name");
+    }
+    r.readInteger("durationMs", v.durationMs, 1, capture::kMaxDurationMs);
+    if (r.readDouble("sample", v.sample, 0.0, 1.0) && !(v.sample > 0.0)) {
+        d.error(r.pointerOf("sample"), "must be more than 0 (a fraction of requests up to 1)");
+    }
+    r.readUnsigned<std::uint64_t>("maxRequests", v.maxRequests, 1, capture::kMaxRequests);
+    std::vector<std::string> headers;
+    if (r.readStringList("headers", headers)) {
+        for (std::size_t i = 0; i < headers.size(); ++i) {
+            std::string name = headers[i];
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            const auto pointer = model::childPointer(r.pointerOf("headers"), i);
+            if (!headerNameToken(name)) {
+                d.error(pointer, "'" + headers[i] + "' is not a header name");
+            } else if (isCredentialHeader(name)) {
+                d.error(pointer,
+                        "header '" + name + "' carries credentials, and credentials are never captured");
+            } else if (std::find(v.headers.begin(), v.headers.end(), name) == v.headers.end()) {
+                v.headers.push_back(std::move(name));
+            }
+        }
+    }
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = std::move(v);
+    return true;
+}
+
+bool fromJson(const nlohmann::json& json, CaptureStartResult& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, kLenient);
+    CaptureStartResult v;
+    readCaptureId(r, v.captureId);
+    r.readString("route", v.route);
+    readI64(r, "startedAt", v.startedAtMs);
+    readI64(r, "endsAt", v.endsAtMs);
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = std::move(v);
+    return true;
+}
+
+bool fromJson(const nlohmann::json& json, CaptureStatus& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, kLenient);
+    CaptureStatus v;
+    readCaptureId(r, v.captureId);
+    r.readString("route", v.route);
+    r.readString("state", v.state, true);
+    readU64(r, "captured", v.captured);
+    readU64(r, "skipped", v.skipped);
+    readU64(r, "dropped", v.dropped);
+    readI64(r, "startedAt", v.startedAtMs);
+    readI64(r, "endsAt", v.endsAtMs);
+    r.readStringList("headers", v.headers);
+    r.readDouble("sample", v.sample, 0.0, 1.0);
+    readU64(r, "maxRequests", v.maxRequests);
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = std::move(v);
+    return true;
+}
+
+bool fromJson(const nlohmann::json& json, CaptureIdParams& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, UnknownKeys::Reject);
+    CaptureIdParams v;
+    readCaptureId(r, v.captureId);
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+bool fromJson(const nlohmann::json& json, CaptureGetParams& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, UnknownKeys::Reject);
+    CaptureGetParams v;
+    readCaptureId(r, v.captureId);
+    readU64(r, "after", v.after);
+    r.readInteger("limit", v.limit, 1, capture::kMaxGetLimit);
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+bool fromJson(const nlohmann::json& json, CaptureGetResult& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, kLenient);
+    CaptureGetResult v;
+    readCaptureId(r, v.captureId);
+    r.readString("state", v.state, true);
+    readArray(r, "entries", v.entries,
+              [&](const nlohmann::json& item, const std::string& pointer, loadtest::ScheduleEntry& entry) {
+                  return loadtest::fromJson(item, entry, pointer, d);
+              });
+    readU64(r, "next", v.next);
+    r.readBool("complete", v.complete);
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = std::move(v);
+    return true;
+}
+
+bool fromJson(const nlohmann::json& json, CaptureListResult& out, Diagnostics& d) {
+    const auto before = d.size();
+    ObjectReader r(json, "", d, kLenient);
+    CaptureListResult v;
+    readArray(r, "captures", v.captures,
+              [&](const nlohmann::json& item, const std::string& pointer, CaptureStatus& status) {
+                  model::Diagnostics local;
+                  if (!fromJson(item, status, local)) {
+                      for (const auto& problem : local.items()) {
+                          d.error(pointer + problem.pointer, problem.message);
+                      }
+                      return false;
+                  }
+                  return true;
+              });
+    r.finish();
+    if (d.size() != before) {
+        return false;
+    }
+    out = std::move(v);
+    return true;
 }
 
 } // namespace gaetwae::protocol

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "shared/loadtest/schedule.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
 #include "shared/protocol/config_ops.hpp"
@@ -32,6 +33,11 @@ inline constexpr std::string_view kStatsHistory = "stats.history";
 inline constexpr std::string_view kEventsRecent = "events.recent";
 inline constexpr std::string_view kSubscribe = "subscribe";
 inline constexpr std::string_view kUnsubscribe = "unsubscribe";
+inline constexpr std::string_view kCaptureStart = "capture.start";
+inline constexpr std::string_view kCaptureStatus = "capture.status";
+inline constexpr std::string_view kCaptureGet = "capture.get";
+inline constexpr std::string_view kCaptureStop = "capture.stop";
+inline constexpr std::string_view kCaptureList = "capture.list";
 // Single changes: the names in config_ops.hpp ("pool.put", "instance.setWeight", ...).
 } // namespace method
 
@@ -158,6 +164,80 @@ struct SubscribeParams {
     std::vector<std::string> topics{"stats", "events"}; // and/or "decisions"
 };
 
+// ---- traffic capture: a route's live requests recorded as a replayable schedule
+namespace capture {
+inline constexpr std::int64_t kMaxDurationMs = 3'600'000;
+inline constexpr std::uint64_t kMaxRequests = 1'000'000;
+inline constexpr std::int64_t kMaxGetLimit = 10'000;
+inline constexpr std::size_t kMaxRunning = 4;   // captures running at once
+inline constexpr std::size_t kKeepFinished = 8; // ended captures kept for capture.get
+} // namespace capture
+
+// Header names that carry credentials: a capture refuses to keep them, whatever it is asked.
+bool isCredentialHeader(std::string_view lowerCaseName);
+
+struct CaptureStartParams {
+    std::string route; // must exist in the running configuration
+    std::int64_t durationMs = 60'000;
+    double sample = 1.0;                 // fraction of matching requests recorded, (0, 1], deterministic
+    std::uint64_t maxRequests = 100'000; // entries kept; later sampled requests count as dropped
+    std::vector<std::string> headers;    // names to keep, lower-case, no credentials
+
+    bool operator==(const CaptureStartParams&) const = default;
+};
+
+struct CaptureStartResult {
+    std::uint64_t captureId = 0;
+    std::string route;
+    std::int64_t startedAtMs = 0; // wall clock
+    std::int64_t endsAtMs = 0;
+
+    bool operator==(const CaptureStartResult&) const = default;
+};
+
+struct CaptureStatus {
+    std::uint64_t captureId = 0;
+    std::string route;
+    std::string state = "running"; // running, finished (its time ran out), stopped (capture.stop)
+    std::uint64_t captured = 0;
+    std::uint64_t skipped = 0; // matched but not sampled
+    std::uint64_t dropped = 0; // sampled past maxRequests
+    std::int64_t startedAtMs = 0;
+    std::int64_t endsAtMs = 0; // planned end while running; the actual end once stopped
+    std::vector<std::string> headers;
+    double sample = 1.0;
+    std::uint64_t maxRequests = 0;
+
+    bool operator==(const CaptureStatus&) const = default;
+};
+
+// capture.status and capture.stop
+struct CaptureIdParams {
+    std::uint64_t captureId = 0;
+};
+
+struct CaptureGetParams {
+    std::uint64_t captureId = 0;
+    std::uint64_t after = 0; // index of the first entry wanted
+    std::int64_t limit = 1000;
+};
+
+struct CaptureGetResult {
+    std::uint64_t captureId = 0;
+    std::string state;
+    std::vector<loadtest::ScheduleEntry> entries; // arrival order, offsets non-decreasing
+    std::uint64_t next = 0;                       // `after` for the next call
+    bool complete = false; // not running and nothing after `next`: the schedule is whole
+
+    bool operator==(const CaptureGetResult&) const = default;
+};
+
+struct CaptureListResult {
+    std::vector<CaptureStatus> captures; // running ones and the kept ended ones, by id
+
+    bool operator==(const CaptureListResult&) const = default;
+};
+
 // ---- codecs: toJson for results and params; fromJson reports problems in `diagnostics`
 nlohmann::json toJson(const HelloResult& value);
 nlohmann::json toJson(const EngineInfo& value);
@@ -172,6 +252,13 @@ nlohmann::json toJson(const ValidateResult& value);
 nlohmann::json toJson(const AuditRecord& value);
 nlohmann::json toJson(const EventRecord& value);
 nlohmann::json toJson(const SubscribeParams& value);
+nlohmann::json toJson(const CaptureStartParams& value);
+nlohmann::json toJson(const CaptureStartResult& value);
+nlohmann::json toJson(const CaptureStatus& value);
+nlohmann::json toJson(const CaptureIdParams& value);
+nlohmann::json toJson(const CaptureGetParams& value);
+nlohmann::json toJson(const CaptureGetResult& value);
+nlohmann::json toJson(const CaptureListResult& value);
 
 bool fromJson(const nlohmann::json& json, HelloResult& out, model::Diagnostics& diagnostics);
 bool fromJson(const nlohmann::json& json, EngineInfo& out, model::Diagnostics& diagnostics);
@@ -184,6 +271,15 @@ bool fromJson(const nlohmann::json& json, ValidateResult& out, model::Diagnostic
 bool fromJson(const nlohmann::json& json, AuditRecord& out, model::Diagnostics& diagnostics);
 bool fromJson(const nlohmann::json& json, EventRecord& out, model::Diagnostics& diagnostics);
 bool fromJson(const nlohmann::json& json, SubscribeParams& out, model::Diagnostics& diagnostics);
+// Capture params are checked strictly (unknown keys, ranges, credential headers); the route's
+// existence is for the engine to check.
+bool fromJson(const nlohmann::json& json, CaptureStartParams& out, model::Diagnostics& diagnostics);
+bool fromJson(const nlohmann::json& json, CaptureStartResult& out, model::Diagnostics& diagnostics);
+bool fromJson(const nlohmann::json& json, CaptureStatus& out, model::Diagnostics& diagnostics);
+bool fromJson(const nlohmann::json& json, CaptureIdParams& out, model::Diagnostics& diagnostics);
+bool fromJson(const nlohmann::json& json, CaptureGetParams& out, model::Diagnostics& diagnostics);
+bool fromJson(const nlohmann::json& json, CaptureGetResult& out, model::Diagnostics& diagnostics);
+bool fromJson(const nlohmann::json& json, CaptureListResult& out, model::Diagnostics& diagnostics);
 
 // Lists of records (history, stats.history, events.recent): {"records": [...]}, {"frames": [...]},
 // {"events": [...]}.

@@ -24,6 +24,7 @@ inline constexpr int kValidationFailed = -32001; // the change is invalid; data.
 inline constexpr int kNotFound = -32002;        // no such pool, route or instance
 inline constexpr int kTooLarge = -32003;        // message over the size limit
 inline constexpr int kUnauthorized = -32004;
+inline constexpr int kLimitReached = -32005; // a bounded resource is in full use (running captures)
 } // namespace rpc
 
 struct RpcError {

@@ -355,6 +355,60 @@ private slots:
         QVERIFY(!why.empty());
     }
 
+    void captureMessagesRoundTripAndParamsAreChecked() {
+        const CaptureStartParams start{"api", 30'000, 0.25, 500, {"accept", "x-trace"}};
+        QVERIFY(roundTrip(start) == start);
+        const CaptureStartResult started{3, "api", 1'790'000'000'000, 1'790'000'030'000};
+        QVERIFY(roundTrip(started) == started);
+        const CaptureStatus status{
+            3, "api", "finished", 120, 360, 2, 1'790'000'000'000, 1'790'000'030'000, {"accept"}, 0.25, 500};
+        QVERIFY(roundTrip(status) == status);
+        QVERIFY(roundTrip(CaptureListResult{{status, status}}) == (CaptureListResult{{status, status}}));
+        CaptureGetResult page{3, "running", {}, 2, false};
+        page.entries.push_back({0, "GET", "/api/a?x=1", {{"accept", "*/*"}}, 0});
+        page.entries.push_back({1250, "POST", "/api/b", {}, 312});
+        QVERIFY(roundTrip(page) == page);
+        const auto get = roundTrip(CaptureGetParams{3, 20, 50});
+        QVERIFY(get.captureId == 3 && get.after == 20 && get.limit == 50);
+        QCOMPARE(roundTrip(CaptureIdParams{9}).captureId, std::uint64_t(9));
+
+        // Defaults; header names are kept lower-case, once.
+        model::Diagnostics d;
+        CaptureStartParams decoded;
+        QVERIFY(fromJson({{"route", "api"}, {"headers", {"Accept", "ACCEPT", "X-Trace"}}}, decoded, d));
+        QCOMPARE(decoded.durationMs, std::int64_t(60'000));
+        QCOMPARE(decoded.sample, 1.0);
+        QCOMPARE(decoded.maxRequests, std::uint64_t(100'000));
+        QVERIFY(decoded.headers == (std::vector<std::string>{"accept", "x-trace"}));
+
+        // Credentials are refused by name, whatever their case.
+        for (const char* name :
+             {"Authorization", "proxy-authorization", "COOKIE", "Set-Cookie", "x-api-key"}) {
+            d = {};
+            QVERIFY(!fromJson({{"route", "api"}, {"headers", {"accept", name}}}, decoded, d));
+            QVERIFY2(hasError(d, "/headers/1", "credentials are never captured"), qPrintable(dump(d)));
+        }
+        QVERIFY(isCredentialHeader("cookie") && !isCredentialHeader("accept"));
+        d = {};
+        QVERIFY(!fromJson(
+            {{"route", "api"}, {"sample", 0.0}, {"durationMs", 3'600'001}, {"maxRequests", 0}, {"x", 1}},
+            decoded, d));
+        QVERIFY2(hasError(d, "/sample", "") && hasError(d, "/durationMs", "") &&
+                     hasError(d, "/maxRequests", "") && hasError(d, "/x", ""),
+                 qPrintable(dump(d)));
+        d = {};
+        QVERIFY(!fromJson(nlohmann::json::object(), decoded, d));
+        QVERIFY2(hasError(d, "", "route"), qPrintable(dump(d)));
+        CaptureGetParams getParams;
+        d = {};
+        QVERIFY(!fromJson({{"captureId", 1}, {"limit", 10'001}}, getParams, d));
+        QVERIFY2(hasError(d, "/limit", ""), qPrintable(dump(d)));
+        CaptureIdParams idParams;
+        d = {};
+        QVERIFY(!fromJson(nlohmann::json::object(), idParams, d));
+        QVERIFY2(hasError(d, "", "captureId"), qPrintable(dump(d)));
+    }
+
     void operationsEncodeAndDecodeForEveryKind() {
         const auto config = baseConfig();
         ConfigOperation putRoute;
