@@ -38,6 +38,28 @@ std::int64_t intParam(const nlohmann::json& params, std::string_view key, std::i
     return v.get<std::int64_t>();
 }
 
+// A capture registry's answer as a JSON-RPC result or error.
+template <class T>
+std::variant<nlohmann::json, RpcError> captureAnswer(const core::CaptureAnswer<T>& answer) {
+    if (const auto* refusal = std::get_if<core::CaptureRefusal>(&answer)) {
+        switch (refusal->reason) {
+        case core::CaptureRefusal::Reason::UnknownCapture:
+            return RpcError{rpc::kNotFound, refusal->message, nullptr};
+        case core::CaptureRefusal::Reason::TooManyRunning: {
+            nlohmann::json data = nlohmann::json::object();
+            data["running"] = protocol::capture::kMaxRunning;
+            return RpcError{rpc::kLimitReached, refusal->message, data};
+        }
+        case core::CaptureRefusal::Reason::AfterPastEnd: {
+            model::Diagnostics d;
+            d.error("/after", refusal->message);
+            return invalidParams(d);
+        }
+        }
+    }
+    return protocol::toJson(std::get<T>(answer));
+}
+
 void rejectUnknown(const nlohmann::json& params, std::initializer_list<std::string_view> known, model::Diagnostics& d) {
     for (const auto& [key, value] : params.items()) {
         if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -65,7 +87,8 @@ std::variant<nlohmann::json, RpcError> AdminService::call(const protocol::RpcReq
             protocol::HelloResult hello;
             hello.engineVersion = std::string(core::kEngineVersion);
             hello.configVersion = m_engine.configVersion();
-            hello.capabilities = {"stats", "events", "decisions", "history", "validate", "transaction"};
+            hello.capabilities = {"stats",    "events",      "decisions", "history",
+                                  "validate", "transaction", "capture"};
             if (m_engine.configStore().persistent()) {
                 hello.capabilities.push_back("persistence");
             }
@@ -143,6 +166,42 @@ std::variant<nlohmann::json, RpcError> AdminService::call(const protocol::RpcReq
                 return *error;
             }
             return protocol::toJson(std::get<protocol::ChangeResult>(result));
+        }
+        if (m == protocol::method::kCaptureStart) {
+            protocol::CaptureStartParams start;
+            if (!protocol::fromJson(params, start, d)) {
+                return invalidParams(d);
+            }
+            const auto routes = m_engine.config().routes;
+            if (std::none_of(routes.begin(), routes.end(),
+                             [&](const auto& route) { return route.name == start.route; })) {
+                d.error("/route", "route '" + start.route + "' does not exist in the running configuration");
+                return invalidParams(d);
+            }
+            return captureAnswer(m_engine.captures().start(start));
+        }
+        if (m == protocol::method::kCaptureStatus || m == protocol::method::kCaptureStop) {
+            protocol::CaptureIdParams id;
+            if (!protocol::fromJson(params, id, d)) {
+                return invalidParams(d);
+            }
+            return captureAnswer(m == protocol::method::kCaptureStop
+                                     ? m_engine.captures().stop(id.captureId)
+                                     : m_engine.captures().status(id.captureId));
+        }
+        if (m == protocol::method::kCaptureGet) {
+            protocol::CaptureGetParams get;
+            if (!protocol::fromJson(params, get, d)) {
+                return invalidParams(d);
+            }
+            return captureAnswer(m_engine.captures().get(get));
+        }
+        if (m == protocol::method::kCaptureList) {
+            rejectUnknown(params, {}, d);
+            if (!d.empty()) {
+                return invalidParams(d);
+            }
+            return protocol::toJson(m_engine.captures().list());
         }
         if (protocol::kindOfMethod(m)) {
             // A single change: the same as a transaction of one.

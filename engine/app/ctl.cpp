@@ -3,12 +3,15 @@
 #include "engine/admin/admin_client.hpp"
 #include "engine/admin/token.hpp"
 #include "engine/config/config_loader.hpp"
+#include "shared/loadtest/schedule.hpp"
 #include "shared/model/config_codec.hpp"
+#include "shared/model/units.hpp"
 #include "shared/protocol/admin_messages.hpp"
 
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -39,6 +42,11 @@ Commands:
   apply FILE                replace the running configuration with FILE (all or nothing)
   history [N]               the last N applied changes (default 20)
   events [--count N]        print events as they happen (Ctrl-C or N events stop)
+  capture ROUTE [--for D] [--sample F] [--max N] [--header NAME]... [--out FILE]
+                            record ROUTE's live requests for D (default 30s; up to 1h) as a
+                            schedule gaetwae-load can replay: a fraction F of them (default 1),
+                            at most N (default 100000), keeping the named headers (never
+                            credentials); JSON lines to FILE (default: standard output)
   call METHOD [JSON]        any admin method; prints the JSON result
 
 Options:
@@ -210,6 +218,47 @@ public:
                 return usageError("--count expects a number, got '" + arg(2) + "'");
             }
             return withConnection([&] { return events(count); });
+        }
+        if (command == "capture" && argc >= 2) {
+            protocol::CaptureStartParams params;
+            params.route = arg(1);
+            params.durationMs = 30'000;
+            std::string out;
+            for (std::size_t i = 2; i < argc; i += 2) {
+                const std::string option = arg(i);
+                if (i + 1 >= argc) {
+                    return usageError(option + " needs a value");
+                }
+                const std::string value = arg(i + 1);
+                if (option == "--for") {
+                    const auto duration = model::parseDuration(value);
+                    if (!duration || duration->count() < 1 ||
+                        duration->count() > protocol::capture::kMaxDurationMs) {
+                        return usageError("--for expects a duration from 1ms to 1h such as 30s, got '" +
+                                          value + "'");
+                    }
+                    params.durationMs = duration->count();
+                } else if (option == "--sample") {
+                    char* end = nullptr;
+                    params.sample = std::strtod(value.c_str(), &end);
+                    if (value.empty() || *end != '\0' || !(params.sample > 0.0 && params.sample <= 1.0)) {
+                        return usageError("--sample expects a fraction above 0 up to 1, got '" + value + "'");
+                    }
+                } else if (option == "--max") {
+                    int max = 0;
+                    if (!parseInt(value, 1, static_cast<int>(protocol::capture::kMaxRequests), max)) {
+                        return usageError("--max expects a count from 1 to 1000000, got '" + value + "'");
+                    }
+                    params.maxRequests = static_cast<std::uint64_t>(max);
+                } else if (option == "--header") {
+                    params.headers.push_back(value);
+                } else if (option == "--out") {
+                    out = value;
+                } else {
+                    return usageError("unknown capture option '" + option + "'");
+                }
+            }
+            return withConnection([&] { return capture(params, out); });
         }
         if (command == "call" && (argc == 2 || argc == 3)) {
             nlohmann::json params = nlohmann::json::object();
@@ -554,6 +603,59 @@ private:
             }
             std::cout << std::endl;
         }
+        return 0;
+    }
+
+    // Starts a capture, collects its entries while it runs and writes them as a schedule once it
+    // has ended (by its time, or a capture.stop from anyone). Interrupting ctl abandons the
+    // entries; the engine still ends the capture at its time.
+    int capture(const protocol::CaptureStartParams& params, const std::string& outPath) {
+        m_options.json = false; // standard output may be the schedule: results are not echoed there
+        const auto started = typedCall<protocol::CaptureStartResult>(protocol::method::kCaptureStart,
+                                                                     protocol::toJson(params));
+        if (!started) {
+            return failed();
+        }
+        std::cerr << "capturing route " << started->route << " (capture " << started->captureId << ") until "
+                  << formatTime(started->endsAtMs) << '\n';
+        std::vector<loadtest::ScheduleEntry> entries;
+        protocol::CaptureGetParams get{started->captureId, 0, protocol::capture::kMaxGetLimit};
+        for (;;) {
+            const auto page =
+                typedCall<protocol::CaptureGetResult>(protocol::method::kCaptureGet, protocol::toJson(get));
+            if (!page) {
+                return failed();
+            }
+            entries.insert(entries.end(), page->entries.begin(), page->entries.end());
+            get.after = page->next;
+            if (page->complete) {
+                break;
+            }
+            if (page->entries.empty()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(200)); // polling an operator's command
+            }
+        }
+        const auto status = typedCall<protocol::CaptureStatus>(
+            protocol::method::kCaptureStatus, protocol::toJson(protocol::CaptureIdParams{get.captureId}));
+        if (!status) {
+            return failed();
+        }
+        if (outPath.empty()) {
+            loadtest::writeSchedule(std::cout, entries);
+            std::cout.flush();
+        } else {
+            std::ofstream file(outPath, std::ios::trunc);
+            loadtest::writeSchedule(file, entries);
+            file.close();
+            if (!file) {
+                std::cerr << "gaetwaed ctl: could not write " << outPath << '\n';
+                return kRefused;
+            }
+        }
+        std::cerr << "capture " << status->captureId << " " << status->state << ": " << entries.size()
+                  << " request(s) captured, " << status->skipped << " not sampled, " << status->dropped
+                  << " over the limit" << (outPath.empty() ? std::string() : "; written to " + outPath)
+                  << '\n';
         return 0;
     }
 

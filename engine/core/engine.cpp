@@ -33,6 +33,7 @@ Engine::Engine(Options options)
         config::ConfigStore::Hooks{[this] { return config(); }, [this] { return configVersion(); },
                                    [this](const model::GatewayConfig& c) { return apply(c); }});
     m_stats = std::make_unique<metrics::StatsAggregator>(m_control);
+    m_captures = std::make_unique<CaptureRegistry>(m_control, m_events);
     m_controlGuard.emplace(m_control.get_executor());
     m_controlThread = std::thread([this] {
         try {
@@ -49,6 +50,7 @@ Engine::~Engine() {
     // Objects with timers or sockets on m_control go before it (members declared earlier are
     // destroyed after it).
     m_admin.reset();
+    m_captures.reset();
     m_stats.reset();
     m_health.reset();
 }
@@ -73,7 +75,7 @@ model::Diagnostics Engine::start(const model::GatewayConfig& config) {
     if (count == 0) {
         count = std::max(1u, std::thread::hardware_concurrency());
     }
-    const net::WorkerServices services{m_clock, m_health.get(), &m_events, m_seed};
+    const net::WorkerServices services{m_clock, m_health.get(), &m_events, m_seed, m_captures.get()};
     for (unsigned i = 0; i < count; ++i) {
         m_workers.push_back(std::make_unique<net::Worker>(i, m_shared, services));
     }

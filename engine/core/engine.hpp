@@ -5,6 +5,7 @@
 #include "engine/core/engine_shared.hpp"
 #include "engine/core/event_bus.hpp"
 #include "engine/core/runtime_snapshot.hpp"
+#include "engine/core/traffic_capture.hpp"
 #include "engine/metrics/stats_aggregator.hpp"
 #include "engine/metrics/worker_stats.hpp"
 #include "engine/net/asio.hpp"
@@ -96,6 +97,8 @@ public:
     std::uint64_t upstreamConnectionsOpened();
     std::vector<InstanceStatus> instanceStatuses() const;
     EventBus& events() { return m_events; }
+    // Live traffic captures (capture.* admin methods).
+    CaptureRegistry& captures() { return *m_captures; }
     const Clock& clock() const { return *m_clock; }
 
     // ---- control plane
@@ -149,6 +152,7 @@ private:
     std::unique_ptr<config::ConfigStore> m_store;
     std::unique_ptr<metrics::StatsAggregator> m_stats;
     std::unique_ptr<admin::AdminServer> m_admin;
+    std::unique_ptr<CaptureRegistry> m_captures;                      // its timers run on m_control
     std::vector<std::shared_ptr<metrics::WorkerStats>> m_workerStats; // fixed once started
     std::int64_t m_startedAtMs = 0;
     std::shared_ptr<const RuntimeSnapshot> m_snapshot;

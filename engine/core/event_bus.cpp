@@ -18,6 +18,8 @@ std::string_view toString(EngineEvent::Kind kind) {
         return "drain";
     case EngineEvent::Kind::Decision:
         return "decision";
+    case EngineEvent::Kind::Capture:
+        return "capture";
     }
     return "unknown";
 }

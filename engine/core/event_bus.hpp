@@ -16,9 +16,9 @@
 namespace gaetwae::engine::core {
 
 // Something operators want to see on a timeline: health changes, breaker transitions, ejections,
-// config versions, drains, sampled balancing decisions.
+// config versions, drains, sampled balancing decisions, traffic captures starting and ending.
 struct EngineEvent {
-    enum class Kind { Health, Breaker, Ejection, Config, Drain, Decision };
+    enum class Kind { Health, Breaker, Ejection, Config, Drain, Decision, Capture };
 
     Kind kind = Kind::Health;
     std::chrono::system_clock::time_point time;

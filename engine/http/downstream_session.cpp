@@ -140,6 +140,9 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             const Plan p = plan(parser, *routing, x);
+            if (p.route != nullptr && m_worker.captures().active()) [[unlikely]] {
+                capture(parser, *p.route, p.target, x);
+            }
             if (p.error) {
                 keepAlive = co_await replyError(*p.error, p.detail, *routing, x, p.close);
             } else {
@@ -246,6 +249,27 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
         p.close = true;
     }
     return p;
+}
+
+void DownstreamSession::capture(const RequestParser& parser, const routing::Route& route,
+                                const Target& target, Exchange& x) {
+    // Origin form as the client sent it; an absolute-form target is reduced to path and query.
+    std::string_view requestTarget = m_request.target();
+    std::string rebuilt;
+    if (requestTarget.empty() || requestTarget.front() != '/') {
+        rebuilt.assign(target.path);
+        if (!target.query.empty()) {
+            rebuilt += '?';
+            rebuilt.append(target.query);
+        }
+        requestTarget = rebuilt;
+    }
+    // A chunked body's size is known only once relayed (forward() completes the ticket).
+    const std::optional<std::uint64_t> bodyBytes =
+        parser.chunked() ? std::nullopt : std::optional<std::uint64_t>(parser.content_length().value_or(0));
+    m_worker.captures().offer(
+        route.name, m_request.methodText(), requestTarget,
+        [this](std::string_view name) { return m_request.headers.get(name); }, bodyBytes, x.capture);
 }
 
 template <class Parser>

@@ -104,6 +104,8 @@ private:
     };
 
     Plan plan(const RequestParser& parser, const net::WorkerRouting& routing, Exchange& x);
+    // Offers a routed request to the running traffic captures (only called when one runs).
+    void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
                        const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing, Exchange& x,

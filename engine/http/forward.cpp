@@ -406,6 +406,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                                                       Phase::ClientBody, timeouts.clientBody, Phase::UpstreamSend,
                                                       phaseTimeout(timeouts.upstreamResponse), limits.maxBodyBytes,
                                                       x.bytesIn);
+                x.capture.complete(x.bytesIn); // the body bytes actually forwarded, however it ended
                 if (m_closing) {
                     co_return false;
                 }

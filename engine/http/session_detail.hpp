@@ -3,6 +3,8 @@
 // Internals shared by the session's translation units (downstream_session.cpp, forward.cpp).
 #include "engine/http/downstream_session.hpp"
 
+#include "engine/core/traffic_capture.hpp"
+
 #include <array>
 #include <chrono>
 #include <string_view>
@@ -70,6 +72,8 @@ struct DownstreamSession::Exchange {
     int poolIndex = -1;
     int instanceIndex = -1;
     std::uint32_t retries = 0;
+    // Chunked bodies recorded by a traffic capture: their size is filled in once relayed.
+    core::CaptureTicket capture;
 };
 
 } // namespace gaetwae::engine::http

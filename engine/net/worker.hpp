@@ -4,8 +4,9 @@
 #include "engine/core/engine_shared.hpp"
 #include "engine/core/event_bus.hpp"
 #include "engine/core/random.hpp"
-#include "engine/health/health_events.hpp"
 #include "engine/core/runtime_snapshot.hpp"
+#include "engine/core/traffic_capture.hpp"
+#include "engine/health/health_events.hpp"
 #include "engine/http/downstream_session.hpp"
 #include "engine/http/request_id.hpp"
 #include "engine/http/upstream_pool.hpp"
@@ -37,12 +38,14 @@ struct WorkerRouting {
 // One event loop on one thread with its own acceptors, sessions and upstream connections:
 // shared nothing with other workers but EngineShared and instance state atomics. Other threads
 // talk to it only through post().
-// What a worker gets from the engine: time, the control plane's health sink and the event bus.
+// What a worker gets from the engine: time, the control plane's health sink, the event bus and
+// the traffic captures.
 struct WorkerServices {
     const core::Clock* clock = nullptr;
     health::HealthEvents* health = nullptr;
     core::EventBus* events = nullptr;
     std::uint64_t seed = 0;
+    core::CaptureRegistry* captures = nullptr;
 };
 
 class Worker {
@@ -77,6 +80,7 @@ public:
     core::Random& random() { return m_random; }
     health::HealthEvents& health() { return *m_services.health; }
     core::EventBus& events() { return *m_services.events; }
+    core::CaptureRegistry& captures() { return *m_services.captures; }
     metrics::WorkerStats& stats() { return *m_stats; }
     std::shared_ptr<metrics::WorkerStats> sharedStats() const { return m_stats; }
     bool draining() const { return m_draining; }
