@@ -3,6 +3,7 @@
 // shows the window.
 #include "gui/app/console_controller.hpp"
 #include "gui/app/main_window.hpp"
+#include "gui/loadtest/load_test_manager.hpp"
 #include "gui/storage/history_store.hpp"
 
 #include <QApplication>
@@ -51,7 +52,11 @@ int main(int argc, char** argv) {
                                QStringLiteral("path"));
     QCommandLineOption history(QStringLiteral("history"), QStringLiteral("The SQLite history file."),
                                QStringLiteral("path"));
-    parser.addOptions({engine, tokenFile, engines, history});
+    QCommandLineOption sessions(QStringLiteral("sessions"),
+                                QStringLiteral("The SQLite file of load-test sessions (default: %1).")
+                                    .arg(QString::fromStdString(SessionStore::defaultPath())),
+                                QStringLiteral("file"));
+    parser.addOptions({engine, tokenFile, engines, history, sessions});
     parser.process(app);
 
     QStringList notices;
@@ -94,7 +99,17 @@ int main(int argc, char** argv) {
     }
     controller.startAll();
 
-    MainWindow window(controller);
+    SessionStore sessionStore;
+    std::unique_ptr<LoadTestManager> loadTests;
+    const std::string sessionsPath =
+        parser.isSet(sessions) ? QDir::cleanPath(parser.value(sessions)).toStdString() : SessionStore::defaultPath();
+    if (sessionStore.open(sessionsPath, storeError)) {
+        loadTests = std::make_unique<LoadTestManager>(sessionStore);
+    } else {
+        notices << QStringLiteral("No load-test sessions: %1").arg(QString::fromStdString(storeError));
+    }
+
+    MainWindow window(controller, loadTests.get());
     if (!selected.isEmpty()) {
         window.selectEngine(selected);
         window.showPage(MainWindow::DashboardTab);

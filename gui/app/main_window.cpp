@@ -7,6 +7,7 @@
 #include "gui/views/engines_page.hpp"
 #include "gui/views/events_page.hpp"
 #include "gui/views/history_page.hpp"
+#include "gui/views/load_tests_page.hpp"
 #include "gui/views/pools_page.hpp"
 
 #include <QCloseEvent>
@@ -20,7 +21,7 @@
 
 namespace gaetwae::console {
 
-MainWindow::MainWindow(ConsoleController& controller, QWidget* parent)
+MainWindow::MainWindow(ConsoleController& controller, LoadTestManager* loadTests, QWidget* parent)
     : QMainWindow(parent), m_controller(controller) {
     setWindowTitle(tr("gaetwae console"));
     m_engines = new EnginesModel(controller, this);
@@ -30,12 +31,14 @@ MainWindow::MainWindow(ConsoleController& controller, QWidget* parent)
     m_pools = new PoolsPage;
     m_eventsPage = new EventsPage(*m_events);
     m_history = new HistoryPage(controller.history());
+    m_loadTests = new LoadTestsPage(controller, loadTests);
     m_tabs = new QTabWidget;
     m_tabs->addTab(m_enginesPage, tr("&Engines"));
     m_tabs->addTab(m_dashboard, tr("&Dashboard"));
     m_tabs->addTab(m_pools, tr("&Pools and routes"));
     m_tabs->addTab(m_eventsPage, tr("E&vents"));
     m_tabs->addTab(m_history, tr("&History"));
+    m_tabs->addTab(m_loadTests, tr("&Load tests"));
     setCentralWidget(m_tabs);
 
     auto* toolbar = addToolBar(tr("Engine"));
@@ -75,6 +78,14 @@ MainWindow::MainWindow(ConsoleController& controller, QWidget* parent)
         selectEngine(name);
         showPage(DashboardTab);
     });
+    if (loadTests != nullptr) {
+        // A run's target and achieved rate also show on the dashboard, next to the gateway's.
+        connect(loadTests, &LoadTestManager::secondAdded, this, [this](std::int64_t, const loadtest::IntervalStats& s) {
+            m_dashboard->addLoadSecond(s.timeMs, s.targetRps,
+                                       static_cast<double>(s.completed) * 1000.0 /
+                                           static_cast<double>(std::max<std::int64_t>(s.intervalMs, 1)));
+        });
+    }
     connect(m_pools, &PoolsPage::changeFinished, this, [this](const QString& message) {
         statusBar()->showMessage(message, 15'000);
     });
@@ -117,6 +128,7 @@ void MainWindow::engineChanged() {
     m_dashboard->setSession(session);
     m_pools->setSession(session);
     m_history->setEngine(session != nullptr ? session->name() : QString());
+    m_loadTests->setEngine(session != nullptr ? session->name() : QString());
 }
 
 void MainWindow::showPage(Page page) {

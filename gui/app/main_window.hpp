@@ -17,18 +17,22 @@ class EnginesPage;
 class EventsModel;
 class EventsPage;
 class HistoryPage;
+class LoadTestManager;
+class LoadTestsPage;
 class PoolsPage;
 
-// The console's window: an engine picker and pages (Engines, Dashboard, Pools, Events, History).
+// The console's window: an engine picker and pages (Engines, Dashboard, Pools, Events, History,
+// Load tests).
 // Layout and the last page and engine are restored on restart; every page works from models
 // and signals, nothing here blocks on the network or the disk.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    explicit MainWindow(ConsoleController& controller, QWidget* parent = nullptr);
+    // `loadTests` may be null (no sessions file): the Load tests page then says so.
+    explicit MainWindow(ConsoleController& controller, LoadTestManager* loadTests = nullptr, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    enum Page { EnginesTab, DashboardTab, PoolsTab, EventsTab, HistoryTab };
+    enum Page { EnginesTab, DashboardTab, PoolsTab, EventsTab, HistoryTab, LoadTestsTab };
     void showPage(Page page);
     void selectEngine(const QString& name);
     QString currentEngine() const;
@@ -38,6 +42,7 @@ public:
     PoolsPage* pools() const { return m_pools; }
     EventsModel* events() const { return m_events; }
     HistoryPage* history() const { return m_history; }
+    LoadTestsPage* loadTests() const { return m_loadTests; }
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -56,6 +61,7 @@ private:
     PoolsPage* m_pools = nullptr;
     EventsPage* m_eventsPage = nullptr;
     HistoryPage* m_history = nullptr;
+    LoadTestsPage* m_loadTests = nullptr;
     QLabel* m_notice = nullptr;
 };
 

@@ -29,6 +29,8 @@ double ms(std::uint64_t micros) {
 DashboardPage::DashboardPage(QWidget* parent) : QWidget(parent) {
     m_requests = new TimeSeriesChart(tr("Requests"), tr("req/s"));
     m_requests->addSeries(tr("achieved"), QColor(0x3b, 0x7d, 0xd8));
+    m_requests->addSeries(tr("load test target"), QColor(0x7a, 0x7a, 0x7a));
+    m_requests->addSeries(tr("load test achieved"), QColor(0x2e, 0x9d, 0x4f));
     m_latency = new TimeSeriesChart(tr("Latency"), tr("ms"));
     m_latency->addSeries(QStringLiteral("p50"), QColor(0x2e, 0x9d, 0x4f));
     m_latency->addSeries(QStringLiteral("p95"), QColor(0xd9, 0x8e, 0x04));
@@ -118,6 +120,13 @@ void DashboardPage::setSession(EngineSession* session) {
     for (auto* chart : charts()) {
         chart->redraw();
     }
+}
+
+void DashboardPage::addLoadSecond(std::int64_t timeMs, double targetRps, double achievedRps) {
+    if (targetRps > 0) {
+        m_requests->append(1, timeMs, targetRps);
+    }
+    m_requests->append(2, timeMs, achievedRps);
 }
 
 void DashboardPage::addFrame(const protocol::StatsFrame& frame) {

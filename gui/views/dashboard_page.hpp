@@ -36,6 +36,8 @@ public:
     // What a live frame or event does to the charts; public for replays and benchmarks.
     void addFrame(const protocol::StatsFrame& frame);
     void addEvent(const protocol::EventRecord& event);
+    // A load test's second: its target (open model) and achieved rate on the requests chart.
+    void addLoadSecond(std::int64_t timeMs, double targetRps, double achievedRps);
     std::vector<TimeSeriesChart*> charts() const;
 
     TimeSeriesChart* requestsChart() const { return m_requests; }
