@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-./installer/build.sh gaetwaed gaetwae-console
+./installer/build.sh gaetwaed gaetwae-console gaetwae-load
 
 CONSOLE_PID=""
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
