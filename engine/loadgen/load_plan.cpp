@@ -116,6 +116,11 @@ bool buildLoadPlan(const loadtest::LoadTestPlan& spec, LoadPlan& out, std::strin
             error = "replayFile: " + spec.replayFile + " holds no request";
             return false;
         }
+        // The replay starts with the first captured request, not with the capture's quiet start.
+        const auto first = out.replay.front().offsetUs;
+        for (auto& entry : out.replay) {
+            entry.offsetUs -= first;
+        }
         break;
     }
     }
