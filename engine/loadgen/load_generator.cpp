@@ -2,8 +2,8 @@
 
 #include "engine/net/asio.hpp"
 
-#include <boost/beast/core/basic_stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include "engine/loadgen/response_reader.hpp"
+
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
@@ -19,7 +19,6 @@ namespace gaetwae::engine::loadgen {
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
-using Stream = beast::basic_stream<tcp, Executor>;
 
 // One thread: an io_context, a share of the connections, the backlog of due requests (open
 // model) and the per-second statistics of what completed on it.
@@ -34,6 +33,7 @@ struct LoadGenerator::Worker {
         for (const auto& tmpl : plan.requests) {
             totalWeight += tmpl.weight;
             wire.push_back(serialize(host, tmpl.method, tmpl.target, tmpl.headers, tmpl.body));
+            wireIsHead.push_back(tmpl.method == "HEAD");
         }
         // Replay: this worker sends every `workers`-th captured request, bodies as filler bytes.
         for (std::size_t i = index; plan.model == LoadPlan::Model::Replay && i < plan.replay.size(); i += workers) {
@@ -43,6 +43,7 @@ struct LoadGenerator::Worker {
             replayWire.push_back(wire.size());
             wire.push_back(serialize(host, entry.method, entry.target, entry.headers,
                                      std::string(static_cast<std::size_t>(entry.bodyBytes), 'x')));
+            wireIsHead.push_back(entry.method == "HEAD");
         }
     }
 
@@ -75,12 +76,14 @@ struct LoadGenerator::Worker {
     const LoadPlan& plan;
     unsigned connections;
     double share; // of the schedule's rate
-    asio::io_context io{1};
+    // One thread runs it: no locking in the reactor's I/O (posts from other threads stay safe).
+    asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::thread thread;
     std::mt19937_64 random;
     std::atomic<bool>& stopFlag;
     std::uint64_t totalWeight = 0;
     std::vector<std::string> wire; // serialized requests: plan.requests, then this worker's replay
+    std::vector<bool> wireIsHead;  // ... whose answers have no body
     std::vector<Clock::duration> replayDue; // replay: offsets of this worker's captured requests
     std::vector<std::size_t> replayWire;    // ... and their serialized requests
     Clock::time_point start;
@@ -106,19 +109,19 @@ struct LoadGenerator::Worker {
         update(*cached);
     }
 
-    const std::string& pick() {
+    std::size_t pick() {
         if (plan.requests.size() == 1 || totalWeight == 0) {
-            return wire.front();
+            return 0;
         }
         std::uniform_int_distribution<std::uint64_t> dist(0, totalWeight - 1);
         auto ticket = dist(random);
         for (std::size_t i = 0; i < plan.requests.size(); ++i) {
             if (ticket < plan.requests[i].weight) {
-                return wire[i];
+                return i;
             }
             ticket -= plan.requests[i].weight;
         }
-        return wire.back();
+        return plan.requests.size() - 1;
     }
 
     // Replay: each of this worker's captured requests is pushed when it comes due.
@@ -165,44 +168,82 @@ struct LoadGenerator::Worker {
         wakeup.cancel();
     }
 
-    static std::string causeOf(const error_code& ec, bool connecting) {
+    static std::string causeOf(const error_code& ec, bool connecting, bool timedOut) {
+        if (timedOut) {
+            return "timeout";
+        }
         if (connecting) {
             return "connect_failure";
         }
-        if (ec == beast::error::timeout) {
-            return "timeout";
-        }
-        if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-            ec == asio::error::broken_pipe) {
+        if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
             return "reset";
         }
         return "protocol";
     }
 
+    // An operation in progress on a connection, with its deadline. The sweeper cancels the
+    // socket of one that is overdue: one timer per thread instead of one per read and write.
+    struct Pending {
+        tcp::socket* socket = nullptr;
+        Clock::time_point deadline = Clock::time_point::max();
+        bool timedOut = false;
+    };
+    std::vector<Pending*> pendings;
+    unsigned liveConnections = 0;
+
+    Task<void> sweep() {
+        SteadyTimer timer(io);
+        while (liveConnections > 0) {
+            timer.expires_after(std::chrono::milliseconds(50));
+            error_code ec;
+            co_await timer.async_wait(noThrow(ec));
+            const auto now = Clock::now();
+            for (auto* pending : pendings) {
+                if (now > pending->deadline && !pending->timedOut) {
+                    pending->timedOut = true;
+                    error_code ignored;
+                    pending->socket->cancel(ignored);
+                }
+            }
+        }
+    }
+
     Task<void> connection() {
         const tcp::endpoint endpoint(asio::ip::make_address(plan.host), plan.port);
-        Stream stream(io);
+        tcp::socket socket(io);
+        Pending pending{&socket};
+        pendings.push_back(&pending);
         bool connected = false;
-        beast::flat_buffer buffer;
+        std::vector<char> buffer(64 * 1024);
+        std::size_t begin = 0; // unread bytes are buffer[begin, end)
+        std::size_t end = 0;
+        ResponseReader reader;
+        const auto connect = [&]() -> Task<error_code> {
+            error_code ec;
+            socket = tcp::socket(io);
+            pending.timedOut = false;
+            pending.deadline = Clock::now() + plan.timeout;
+            co_await socket.async_connect(endpoint, noThrow(ec));
+            pending.deadline = Clock::time_point::max();
+            if (!ec) {
+                socket.set_option(tcp::no_delay(true), ec);
+                begin = end = 0;
+            }
+            co_return ec;
+        };
         if (plan.model != LoadPlan::Model::Closed) {
             // Open and replay models connect before the first request is due (run() starts the
             // clock a little later), so connecting does not make the first requests late.
-            error_code ec;
-            stream.expires_after(plan.timeout);
-            co_await stream.async_connect(endpoint, noThrow(ec));
-            connected = !ec;
-            if (ec) {
-                stream.close(); // tried again when a request is due; counted then
-            }
+            connected = !(co_await connect()); // tried again when a request is due; counted then
         }
+        Clock::time_point now = Clock::now();
         for (;;) {
             Clock::time_point due;
             std::size_t wireIndex = std::string::npos;
             if (plan.model == LoadPlan::Model::Closed) {
-                if (stopFlag || Clock::now() >= end) {
+                if (stopFlag || now >= this->end) {
                     break;
                 }
-                due = Clock::now();
             } else {
                 while (backlog.empty() && !scheduleDone && !stopFlag) {
                     error_code ec;
@@ -215,71 +256,89 @@ struct LoadGenerator::Worker {
                 wireIndex = backlog.front().wire;
                 backlog.pop_front();
             }
-            error_code ec;
             if (!connected) {
-                stream.expires_after(plan.timeout);
-                co_await stream.async_connect(endpoint, noThrow(ec));
+                const auto ec = co_await connect();
                 if (ec) {
-                    stream.close();
-                    const auto cause = causeOf(ec, true);
-                    record(Clock::now(), [&](IntervalStats& s) { s.errors[cause]++; });
+                    error_code ignored;
+                    socket.close(ignored);
+                    const auto cause = causeOf(ec, true, pending.timedOut);
+                    now = Clock::now();
+                    record(now, [&](IntervalStats& s) { s.errors[cause]++; });
                     if (plan.model == LoadPlan::Model::Closed) {
                         // Do not spin on a refused port: try again a little later.
                         SteadyTimer pause(io);
                         pause.expires_after(std::chrono::milliseconds(10));
-                        co_await pause.async_wait(noThrow(ec));
+                        error_code waited;
+                        co_await pause.async_wait(noThrow(waited));
+                        now = Clock::now();
                     }
                     continue;
                 }
                 connected = true;
-                buffer.clear();
             }
-            const std::string& wireRequest = wireIndex == std::string::npos ? pick() : wire[wireIndex];
+            if (wireIndex == std::string::npos) {
+                wireIndex = pick();
+            }
             const auto sentAt = Clock::now();
             if (plan.model == LoadPlan::Model::Closed) {
                 due = sentAt; // nothing is due before it is sent (connecting is not a request's time)
             }
-            stream.expires_after(plan.timeout);
-            co_await asio::async_write(stream, asio::buffer(wireRequest), noThrow(ec));
-            http::response_parser<http::string_body> parser;
-            parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-            if (!ec) {
-                co_await http::async_read(stream, buffer, parser, noThrow(ec));
+            pending.timedOut = false;
+            pending.deadline = sentAt + plan.timeout;
+            error_code ec;
+            co_await asio::async_write(socket, asio::buffer(wire[wireIndex]), noThrow(ec));
+            reader.reset(wireIsHead[wireIndex]);
+            while (!ec && !reader.done() && !reader.failed()) {
+                if (begin == end) {
+                    begin = end = 0;
+                    const auto n = co_await socket.async_read_some(asio::buffer(buffer), noThrow(ec));
+                    if (ec == asio::error::eof) {
+                        reader.closed();
+                        ec = reader.done() ? error_code() : ec;
+                        break;
+                    }
+                    end = n;
+                }
+                begin += reader.feed(buffer.data() + begin, end - begin);
             }
-            const auto done = Clock::now();
-            if (ec) {
-                stream.close();
+            pending.deadline = Clock::time_point::max();
+            now = Clock::now();
+            if (ec || reader.failed()) {
+                error_code ignored;
+                socket.close(ignored);
                 connected = false;
-                const auto cause = causeOf(ec, false);
-                record(done, [&](IntervalStats& s) {
+                const auto cause = causeOf(ec, false, pending.timedOut);
+                record(now, [&](IntervalStats& s) {
                     s.sent++;
                     s.errors[cause]++;
                 });
                 continue;
             }
-            const auto& response = parser.get();
-            const auto status = response.result_int();
-            const auto corrected = std::chrono::duration_cast<std::chrono::microseconds>(done - due).count();
-            const auto uncorrected = std::chrono::duration_cast<std::chrono::microseconds>(done - sentAt).count();
-            const auto bytes = response.body().size();
-            record(done, [&](IntervalStats& s) {
+            const auto status = reader.status();
+            const auto corrected = std::chrono::duration_cast<std::chrono::microseconds>(now - due).count();
+            const auto uncorrected = std::chrono::duration_cast<std::chrono::microseconds>(now - sentAt).count();
+            const auto bytes = reader.bodyBytes();
+            record(now, [&](IntervalStats& s) {
                 s.sent++; // counted with its outcome: one record per request
                 s.completed++;
                 if (status >= 100 && status < 600) {
-                    s.responses[status / 100 - 1]++;
+                    s.responses[static_cast<std::size_t>(status / 100 - 1)]++;
                 }
                 s.bytesIn += bytes;
                 s.corrected.record(static_cast<std::uint64_t>(std::max<std::int64_t>(corrected, 0)));
                 s.uncorrected.record(static_cast<std::uint64_t>(std::max<std::int64_t>(uncorrected, 0)));
             });
-            if (!response.keep_alive()) {
-                stream.close();
+            if (!reader.keepAlive()) {
+                error_code ignored;
+                socket.close(ignored);
                 connected = false;
             }
         }
         error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        stream.close();
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        pendings.erase(std::find(pendings.begin(), pendings.end(), &pending));
+        --liveConnections;
     }
 
     void launch(Clock::time_point startAt) {
@@ -290,9 +349,11 @@ struct LoadGenerator::Worker {
         } else if (plan.model == LoadPlan::Model::Replay) {
             asio::co_spawn(io, replaySchedule(), asio::detached);
         }
+        liveConnections = connections;
         for (unsigned i = 0; i < connections; ++i) {
             asio::co_spawn(io, connection(), asio::detached);
         }
+        asio::co_spawn(io, sweep(), asio::detached);
         thread = std::thread([this] { io.run(); });
     }
 

@@ -5,6 +5,7 @@
 // schedule is replayed with its timing; a stopped run reports everything it measured; the
 // command line refuses bad plans and unreachable targets before sending anything.
 #include "engine/loadgen/load_generator.hpp"
+#include "engine/loadgen/response_reader.hpp"
 #include "tests/support/fake_backend.hpp"
 
 #include <QProcess>
@@ -12,6 +13,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include <atomic>
@@ -325,6 +327,107 @@ private slots:
         QCOMPARE(total.at("interrupted").get<bool>(), true);
         QCOMPARE(total.at("completed").get<std::uint64_t>(), completed);
         QCOMPARE(completed, backend.requestsReceived());
+    }
+
+    void aBackendThatNeverAnswersCountsTimeouts() {
+        FakeBackend backend("b", [](const ReceivedRequest&) {
+            Reply reply;
+            reply.action = Reply::Action::Hang;
+            return reply;
+        });
+        LoadPlan plan = planFor(backend);
+        plan.threads = 1;
+        plan.connections = 2;
+        plan.duration = 1s;
+        plan.timeout = 300ms;
+        LoadGenerator generator(plan);
+        const auto result = generator.run();
+        // Each connection's request times out after 300 ms, then it reconnects and tries again.
+        const auto timeouts = result.total.errors.count("timeout") ? result.total.errors.at("timeout") : 0;
+        QVERIFY2(timeouts >= 4 && timeouts <= 10, qPrintable(QString::number(timeouts)));
+        QCOMPARE(result.total.completed, std::uint64_t(0));
+        QCOMPARE(result.total.sent, timeouts);
+        backend.release();
+    }
+
+    void responseFramingIsFoundInAnySplit_data() {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<bool>("head");
+        QTest::addColumn<int>("status");
+        QTest::addColumn<bool>("keepAlive");
+        QTest::addColumn<int>("bodyBytes");
+        QTest::addColumn<bool>("byClose"); // framed by the connection closing
+        const QByteArray next = "HTTP/1.1 200 OK\r\n"; // the start of the next response: not consumed
+        QTest::newRow("content-length") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello") + next
+                                        << false << 200 << true << 5 << false;
+        QTest::newRow("chunked with extension and trailer")
+            << QByteArray("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "5;ext=1\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-T: 1\r\n\r\n") + next
+            << false << 201 << true << 31 << false;
+        QTest::newRow("until close") << QByteArray("HTTP/1.1 200 OK\r\nServer: x\r\n\r\nall of this") << false << 200
+                                     << false << 11 << true;
+        QTest::newRow("HEAD ignores the length") << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n") + next
+                                                 << true << 200 << true << 0 << false;
+        QTest::newRow("204 has no body") << QByteArray("HTTP/1.1 204 No Content\r\n\r\n") + next << false << 204
+                                         << true << 0 << false;
+        QTest::newRow("interim 100 skipped")
+            << QByteArray("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno") + next
+            << false << 404 << true << 2 << false;
+        QTest::newRow("connection close") << QByteArray("HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                                          << false << 503 << false << 0 << false;
+        QTest::newRow("HTTP/1.0 keep-alive") << QByteArray("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx")
+                                             << false << 200 << true << 1 << false;
+    }
+
+    void responseFramingIsFoundInAnySplit() {
+        QFETCH(QByteArray, bytes);
+        QFETCH(bool, head);
+        QFETCH(int, status);
+        QFETCH(bool, keepAlive);
+        QFETCH(int, bodyBytes);
+        QFETCH(bool, byClose);
+        // Rows that end with the next response's first line must leave it unconsumed.
+        const QByteArray next = "HTTP/1.1 200 OK\r\n";
+        const bool followed = bytes.endsWith(next) && bytes.size() > next.size();
+        const auto expectedUse = bytes.size() - (followed ? next.size() : 0);
+        // Fed whole, and split at every position into two reads.
+        for (qsizetype split = 0; split <= bytes.size(); ++split) {
+            ResponseReader reader;
+            reader.reset(head);
+            qsizetype used = static_cast<qsizetype>(reader.feed(bytes.constData(), static_cast<std::size_t>(split)));
+            if (!reader.done()) {
+                QCOMPARE(used, split);
+                used += static_cast<qsizetype>(reader.feed(bytes.constData() + split, static_cast<std::size_t>(bytes.size() - split)));
+            }
+            if (byClose) {
+                QVERIFY(!reader.done());
+                reader.closed();
+            }
+            QVERIFY2(reader.done(), qPrintable(QStringLiteral("split %1: %2").arg(split).arg(QString::fromStdString(reader.error()))));
+            QCOMPARE(reader.status(), status);
+            QCOMPARE(reader.keepAlive(), keepAlive);
+            QCOMPARE(reader.bodyBytes(), static_cast<std::uint64_t>(bodyBytes));
+            QCOMPARE(used, expectedUse);
+        }
+    }
+
+    void malformedResponsesFail() {
+        for (const char* bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n"}) {
+            ResponseReader reader;
+            reader.reset(false);
+            reader.feed(bad, std::strlen(bad));
+            QVERIFY2(reader.failed(), bad);
+        }
+        ResponseReader cut;
+        cut.reset(false);
+        const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+        cut.feed(partial.data(), partial.size());
+        cut.closed();
+        QVERIFY(cut.failed());
+        QCOMPARE(cut.error(), std::string("closed mid-response"));
     }
 
     void histogramsOfSecondsMergeIntoTheHistogramOfTheWhole() {
