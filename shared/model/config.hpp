@@ -62,6 +62,14 @@ struct LimitsConfig {
     std::uint32_t maxUriBytes = 8 * 1024;      // 414 beyond
     std::uint64_t maxBodyBytes = 10 * 1024 * 1024; // 413 beyond; 0 means unlimited
     std::uint64_t maxResponseHeaderBytes = 64 * 1024; // 502 beyond
+    // Open client connections from one source address, all workers together; beyond it a new
+    // connection is closed at accept (counted, logged). 0 means unlimited.
+    std::uint32_t maxConnectionsPerIp = 256;
+    // Slow-POST defence: a request body must arrive at minBodyRate bytes per second or faster,
+    // judged over each minBodyRateWindow of waiting for the client (the first window is the grace
+    // period); slower: 408. Only time spent waiting on the client counts. 0 disables.
+    std::uint64_t minBodyRate = 1024;
+    Duration minBodyRateWindow = 10s;
 
     bool operator==(const LimitsConfig&) const = default;
 };

@@ -23,6 +23,9 @@ void decodeLimits(ObjectReader& parent, LimitsConfig& limits) {
     }
     r.readSize("max_body_bytes", limits.maxBodyBytes, 0, std::uint64_t{1} << 50);
     r.readSize("max_response_header_bytes", limits.maxResponseHeaderBytes, 1024, 1024 * 1024);
+    r.readUnsigned<std::uint32_t>("max_connections_per_ip", limits.maxConnectionsPerIp, 0, 1'000'000);
+    r.readSize("min_body_rate", limits.minBodyRate, 0, std::uint64_t{1} << 40);
+    r.readDuration("min_body_rate_window", limits.minBodyRateWindow, 100ms, 1h);
     r.finish();
 }
 
@@ -218,7 +221,10 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
                      {"max_header_count", l.maxHeaderCount},
                      {"max_uri_bytes", formatSize(l.maxUriBytes)},
                      {"max_body_bytes", formatSize(l.maxBodyBytes)},
-                     {"max_response_header_bytes", formatSize(l.maxResponseHeaderBytes)}};
+                     {"max_response_header_bytes", formatSize(l.maxResponseHeaderBytes)},
+                     {"max_connections_per_ip", l.maxConnectionsPerIp},
+                     {"min_body_rate", formatSize(l.minBodyRate)},
+                     {"min_body_rate_window", formatDuration(l.minBodyRateWindow)}};
     const auto& t = config.timeouts;
     out["timeouts"] = {{"client_header", formatDuration(t.clientHeader)},
                        {"client_body", formatDuration(t.clientBody)},

@@ -74,6 +74,34 @@ private slots:
         QVERIFY(error->toString().starts_with("gw.yaml:14:9: pools[0].instances[1].weigth: unknown field"));
     }
 
+    void hardeningLimitsNameLineAndField() {
+        const std::string text = std::string(kValid) + "limits:\n"
+                                                       "  max_connections_per_ip: -3\n"
+                                                       "  min_body_rate: fast\n"
+                                                       "  min_body_rate_window: 10ms\n";
+        const auto result = loadConfigText(text, "gw.yaml");
+        QVERIFY(!result.ok());
+        QCOMPARE(result.errors.size(), size_t(3));
+        const auto* perIp = findError(result, "limits.max_connections_per_ip", "");
+        QVERIFY2(perIp, result.errorText().c_str());
+        QCOMPARE(perIp->location.line, 16);
+        const auto* rate = findError(result, "limits.min_body_rate", "expected a size");
+        QVERIFY2(rate, result.errorText().c_str());
+        QCOMPARE(rate->location.line, 17);
+        const auto* window = findError(result, "limits.min_body_rate_window", "");
+        QVERIFY2(window, result.errorText().c_str());
+        QCOMPARE(window->location.line, 18);
+
+        const auto good =
+            loadConfigText(std::string(kValid) + "limits: {max_connections_per_ip: 0, min_body_rate: 2KiB,"
+                                                 " min_body_rate_window: 3s}\n",
+                           "gw.yaml");
+        QVERIFY2(good.ok(), good.errorText().c_str());
+        QCOMPARE(good.loaded->config.limits.maxConnectionsPerIp, 0u);
+        QCOMPARE(good.loaded->config.limits.minBodyRate, std::uint64_t{2048});
+        QVERIFY(good.loaded->config.limits.minBodyRateWindow == std::chrono::seconds(3));
+    }
+
     void badAddressNamesLineAndField() {
         std::string text = kValid;
         text.replace(text.find("127.0.0.1:9002"), 14, "127.0.0.1:99999");

@@ -133,6 +133,9 @@ private slots:
         QCOMPARE(config.pools[0].instances[1].weight, 3u);
         QCOMPARE(config.timeouts.clientHeader, 10s);
         QCOMPARE(config.limits.maxBodyBytes, std::uint64_t{10 * 1024 * 1024});
+        QCOMPARE(config.limits.maxConnectionsPerIp, 256u);
+        QCOMPARE(config.limits.minBodyRate, std::uint64_t{1024});
+        QCOMPARE(config.limits.minBodyRateWindow, 10s);
         QCOMPARE(config.listeners[0].name, std::string("127.0.0.1:8080")); // defaults to the address
     }
 
@@ -141,6 +144,9 @@ private slots:
         auto config = decodeGatewayConfig(validDocument(), d);
         config.timeouts.upstreamResponse = 1500ms;
         config.limits.maxHeaderBytes = 20 * 1024;
+        config.limits.maxConnectionsPerIp = 0;
+        config.limits.minBodyRate = 512;
+        config.limits.minBodyRateWindow = 2500ms;
         config.routes[0].stripPrefix = true;
         config.accessLog.format = AccessLogFormat::Json;
         Diagnostics again;
