@@ -219,6 +219,7 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     }
     // Workers not started yet are configured directly (they have no thread).
     m_shared.maxConnections = config.limits.maxConnections;
+    m_shared.maxConnectionsPerIp = config.limits.maxConnectionsPerIp;
     for (std::size_t w = 0; w < m_workers.size(); ++w) {
         std::vector<std::pair<std::string, std::pair<int, bool>>> adopt;
         for (auto& [key, bound] : added) {
@@ -356,6 +357,10 @@ std::uint16_t Engine::listenerPort(std::size_t index) const {
 
 std::uint64_t Engine::upstreamConnectionsOpened() {
     return m_shared.upstreamConnectionsOpened.load();
+}
+
+std::uint64_t Engine::connectionsRefusedPerIp() const {
+    return m_shared.connectionsRefusedPerIp.load();
 }
 
 std::vector<Engine::InstanceStatus> Engine::instanceStatuses() const {
@@ -549,6 +554,7 @@ std::string Engine::prometheusText() const {
     state.activeConnections = m_shared.connections.load();
     state.configVersion = configVersion();
     state.upstreamConnectionsOpened = m_shared.upstreamConnectionsOpened.load();
+    state.connectionsRefusedPerIp = m_shared.connectionsRefusedPerIp.load();
     std::shared_ptr<const RuntimeSnapshot> snapshot;
     {
         std::lock_guard lock(m_mutex);

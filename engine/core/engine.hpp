@@ -95,6 +95,8 @@ public:
     std::int64_t activeConnections() const { return m_shared.connections.load(); }
     // Upstream connections opened by all workers so far (keep-alive reuse is visible here).
     std::uint64_t upstreamConnectionsOpened();
+    // Client connections closed at accept by limits.max_connections_per_ip.
+    std::uint64_t connectionsRefusedPerIp() const;
     std::vector<InstanceStatus> instanceStatuses() const;
     EventBus& events() { return m_events; }
     // Live traffic captures (capture.* admin methods).

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "engine/core/ip_connection_counter.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -15,6 +17,10 @@ struct EngineShared {
     std::atomic<std::int64_t> maxConnections{10'000};
     std::atomic<bool> draining{false};
     std::atomic<std::uint64_t> upstreamConnectionsOpened{0};
+    // limits.max_connections_per_ip (0: unlimited) and the connections it refused at accept.
+    std::atomic<std::uint32_t> maxConnectionsPerIp{256};
+    std::atomic<std::uint64_t> connectionsRefusedPerIp{0};
+    IpConnectionCounter perIp;
 
     std::mutex drainMutex;
     std::condition_variable drainCondition;

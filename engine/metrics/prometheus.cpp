@@ -153,6 +153,10 @@ std::string renderPrometheus(const Cumulative& c, const PrometheusState& state) 
     header(out, "proxy_upstream_connections_opened_total", "counter", "Connections opened to backends.");
     fmt::format_to(std::back_inserter(out), "proxy_upstream_connections_opened_total {}\n",
                    state.upstreamConnectionsOpened);
+    header(out, "proxy_connections_refused_total", "counter",
+           "Client connections closed at accept, by reason.");
+    fmt::format_to(std::back_inserter(out), "proxy_connections_refused_total{{reason=\"per_ip_limit\"}} {}\n",
+                   state.connectionsRefusedPerIp);
     header(out, "proxy_config_version", "gauge", "Version of the running configuration.");
     fmt::format_to(std::back_inserter(out), "proxy_config_version {}\n", state.configVersion);
     return out;

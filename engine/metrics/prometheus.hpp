@@ -25,6 +25,7 @@ struct PrometheusState {
     std::int64_t activeConnections = 0;
     std::uint64_t configVersion = 0;
     std::uint64_t upstreamConnectionsOpened = 0;
+    std::uint64_t connectionsRefusedPerIp = 0;
 };
 
 // Prometheus text exposition format 0.0.4. Metric names (service = pool):
@@ -38,6 +39,7 @@ struct PrometheusState {
 //   proxy_load_balancer_errors_total{service,type}              counter ("" service: not routed)
 //   proxy_active_requests{service}, proxy_active_connections, proxy_config_version  gauges
 //   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
+//   proxy_connections_refused_total{reason="per_ip_limit"}                          counter
 std::string renderPrometheus(const Cumulative& cumulative, const PrometheusState& state);
 
 // Label value escaping (backslash, double quote, newline).

@@ -164,14 +164,54 @@ Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
         if (m_draining || !m_routing) {
             continue; // socket closes as it goes out of scope
         }
-        asio::co_spawn(m_io, runSession(std::move(socket), core::ConnectionSlot(m_shared)), asio::detached);
+        core::IpConnectionSlot ipSlot;
+        if (!claimAddress(socket, ipSlot)) {
+            continue; // refused: closed as it goes out of scope, before a byte is read
+        }
+        asio::co_spawn(m_io, runSession(std::move(socket), core::ConnectionSlot(m_shared), std::move(ipSlot)),
+                       asio::detached);
     }
 }
 
-Task<void> Worker::runSession(Socket socket, [[maybe_unused]] core::ConnectionSlot slot) {
+bool Worker::claimAddress(const Socket& socket, core::IpConnectionSlot& slot) {
+    error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) {
+        return false; // already reset by the peer
+    }
+    core::IpConnectionCounter::Key key{};
+    const auto address = remote.address();
+    if (address.is_v4()) {
+        const auto mapped = asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes();
+        std::copy(mapped.begin(), mapped.end(), key.begin());
+    } else {
+        const auto bytes = address.to_v6().to_bytes();
+        std::copy(bytes.begin(), bytes.end(), key.begin());
+    }
+    const std::uint32_t limit = m_shared.maxConnectionsPerIp.load(std::memory_order_relaxed);
+    if (m_shared.perIp.tryAcquire(key, limit)) {
+        slot = core::IpConnectionSlot(m_shared.perIp, key);
+        return true;
+    }
+    m_shared.connectionsRefusedPerIp.fetch_add(1, std::memory_order_relaxed);
+    // One line per second at most: a flood of refusals must not become a flood of log lines.
+    ++m_refusedSinceLog;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - m_lastRefusalLog >= std::chrono::seconds(1)) {
+        spdlog::warn(
+            "worker {}: refused {} connection(s) over limits.max_connections_per_ip ({}), latest from {}",
+            m_index, m_refusedSinceLog, limit, address.to_string());
+        m_refusedSinceLog = 0;
+        m_lastRefusalLog = now;
+    }
+    return false;
+}
+
+Task<void> Worker::runSession(Socket socket, [[maybe_unused]] core::ConnectionSlot slot,
+                              [[maybe_unused]] core::IpConnectionSlot ipSlot) {
     http::DownstreamSession session(*this, std::move(socket));
     co_await session.run();
-    // `slot` goes after `session`: the connection counts until its socket is closed.
+    // The slots go after `session`: the connection counts until its socket is closed.
 }
 
 } // namespace gaetwae::engine::net

@@ -16,6 +16,7 @@
 
 #include <boost/intrusive/list.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -95,7 +96,9 @@ private:
 
     Task<void> acceptLoop(std::shared_ptr<Listener> listener);
     void closeListeners();
-    Task<void> runSession(Socket socket, core::ConnectionSlot slot);
+    Task<void> runSession(Socket socket, core::ConnectionSlot slot, core::IpConnectionSlot ipSlot);
+    // Counts the connection against its source address; false (and counted, logged) over the limit.
+    bool claimAddress(const Socket& socket, core::IpConnectionSlot& slot);
 
     std::size_t m_index;
     core::EngineShared& m_shared;
@@ -110,6 +113,8 @@ private:
     std::shared_ptr<metrics::WorkerStats> m_stats = std::make_shared<metrics::WorkerStats>();
     http::RequestIdGenerator m_requestIds;
     bool m_draining = false;
+    std::uint64_t m_refusedSinceLog = 0;
+    std::chrono::steady_clock::time_point m_lastRefusalLog{};
     boost::intrusive::list<http::DownstreamSession, boost::intrusive::base_hook<SessionHook>,
                            boost::intrusive::constant_time_size<false>>
         m_sessions;
