@@ -30,6 +30,20 @@ std::string clientAddress(const Socket& socket) {
     return address.to_string();
 }
 
+// Host and an absolute-form authority name the same origin: equal ignoring case, where an
+// omitted port equals the scheme's default port.
+bool sameAuthority(std::string_view a, std::string_view b, std::string_view defaultPort) {
+    auto withoutDefaultPort = [defaultPort](std::string_view authority) {
+        const auto colon = authority.rfind(':');
+        if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos &&
+            authority.substr(colon + 1) == defaultPort) {
+            return authority.substr(0, colon);
+        }
+        return authority;
+    };
+    return equalsIgnoreCase(withoutDefaultPort(a), withoutDefaultPort(b));
+}
+
 } // namespace
 
 DownstreamSession::DownstreamSession(net::Worker& worker, Socket socket)
@@ -60,9 +74,38 @@ void DownstreamSession::arm(Phase phase, milliseconds timeout) {
     m_phase = phase;
     m_expired = Phase::None;
     m_watchdog.expireAfter(timeout);
+    if (phase == Phase::ClientBody && m_bodyRate.enabled()) {
+        // The same watchdog also wakes up when a rate window closes (see onTimeout).
+        m_silenceDeadline = net::Watchdog::coarseNow() + timeout;
+        m_watchdog.expireAt(std::min(m_silenceDeadline, m_bodyRate.beginWait(Clock::now())));
+    }
+}
+
+bool DownstreamSession::noteBodyBytes(std::size_t bytes) {
+    if (!m_bodyRate.enabled() || m_bodyRate.endWait(Clock::now(), bytes)) {
+        return true;
+    }
+    m_bodyTooSlow = true;
+    return false;
+}
+
+std::string_view DownstreamSession::bodyTimeoutDetail() const {
+    return m_bodyTooSlow ? "the request body arrived slower than the minimum rate" : std::string_view();
 }
 
 void DownstreamSession::onTimeout() {
+    if (m_phase == Phase::ClientBody && m_bodyRate.enabled()) {
+        const auto now = Clock::now();
+        if (now < m_silenceDeadline) {
+            // A rate window closed while a body read is pending: judge it, and only stop the
+            // read when the client was too slow.
+            if (m_bodyRate.windowClosed(now)) {
+                m_watchdog.expireAt(std::min(m_silenceDeadline, m_bodyRate.beginWait(now)));
+                return;
+            }
+            m_bodyTooSlow = true;
+        }
+    }
     m_expired = m_phase;
     error_code ignored;
     m_socket.cancel(ignored);
@@ -75,6 +118,7 @@ Task<void> DownstreamSession::run() {
     // One coroutine frame serves the whole connection; each request adds at most forward()'s.
     try {
         bool keepAlive = true;
+        bool firstRequest = true;
         while (keepAlive && !m_closing) {
             std::shared_ptr<net::WorkerRouting> routing = m_worker.routing();
             const auto& config = routing->snapshot->config;
@@ -82,18 +126,34 @@ Task<void> DownstreamSession::run() {
                                  headerLimit(config.limits.maxHeaderBytes));
 
             // ---- read the request head
+            // The header deadline is armed once, at the first byte, and never extended: a client
+            // trickling its head cannot keep the connection past timeouts.client_header. A fresh
+            // connection gets no longer than that for its first byte either (a keep-alive wait is
+            // only granted to clients that completed a request), so idle sockets cannot pile up.
+            m_scanner.reset();
             m_idle = m_in.empty();
             if (m_idle) {
-                arm(Phase::KeepAlive, config.timeouts.clientKeepalive);
+                arm(Phase::KeepAlive,
+                    firstRequest ? std::min(config.timeouts.clientKeepalive, config.timeouts.clientHeader)
+                                 : config.timeouts.clientKeepalive);
             } else {
                 m_requestStart = Clock::now();
                 arm(Phase::ClientHeader, config.timeouts.clientHeader);
             }
+            firstRequest = false;
             error_code ec;
             bool headDone = false;
             bool parseFailed = false;
+            std::string_view parseProblem;
             while (!headDone) {
                 if (!m_in.empty()) {
+                    if (m_scanner.scan(std::string_view(m_in.data(), m_in.size())) ==
+                        HeadScanner::Verdict::Invalid) {
+                        spdlog::debug("invalid request from {}: {}", m_clientIp, m_scanner.problem());
+                        parseProblem = m_scanner.problem();
+                        parseFailed = true;
+                        break;
+                    }
                     const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
                     if (!ec) {
                         m_in.consume(n);
@@ -118,6 +178,13 @@ Task<void> DownstreamSession::run() {
                     break;
                 }
                 m_in.commit(n);
+                if (expired(Phase::ClientHeader)) {
+                    // The deadline fired while this read's completion was already queued, so the
+                    // cancel found nothing to cancel and the watchdog is spent: without this check
+                    // the next read would wait with no deadline, and a trickling client could
+                    // hold the connection forever.
+                    break;
+                }
                 if (m_idle) {
                     m_idle = false;
                     m_requestStart = Clock::now();
@@ -128,7 +195,11 @@ Task<void> DownstreamSession::run() {
                 Exchange x;
                 if (parseFailed) {
                     m_unreadInput = true; // a parse error: answer it, the rest of the input is garbage
-                    co_await replyError(classifyRequestParseError(parser.failure(), ec), {}, *routing, x, true);
+                    if (parseProblem.empty()) {
+                        parseProblem = describeRequestParseError(parser.failure(), ec);
+                    }
+                    co_await replyError(classifyRequestParseError(parser.failure(), ec), parseProblem,
+                                        *routing, x, true);
                 } else if (expired(Phase::ClientHeader) && !m_closing) {
                     co_await replyError(ProxyError::HeaderTimeout, {}, *routing, x, true);
                 }
@@ -193,6 +264,8 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
     }
     const bool hasBody = parser.chunked() || parser.content_length().value_or(0) > 0;
     m_unreadInput = hasBody; // until the body is relayed, an early answer must close the connection
+    m_bodyTooSlow = false;
+    m_bodyRate.start(snapshot.config.limits.minBodyRate, snapshot.config.limits.minBodyRateWindow);
 
     Plan p;
     if (m_request.method == bhttp::verb::connect) {
@@ -224,6 +297,16 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
             return p;
         }
         pathAndQuery = authorityEnd == std::string_view::npos ? std::string_view() : rest.substr(authorityEnd);
+        // RFC 9112 3.2.2 lets the target's authority win over Host, but a backend that reads Host
+        // would route the same bytes elsewhere: a disagreement is refused, not resolved.
+        if (const auto host = m_request.headers.get(bhttp::field::host);
+            host &&
+            !sameAuthority(*host, p.target.authority, equalsIgnoreCase(scheme, "https") ? "443" : "80")) {
+            p.error = ProxyError::BadRequest;
+            p.detail = "the Host header does not match the authority of the request target";
+            p.close = true;
+            return p;
+        }
     }
     const auto question = pathAndQuery.find('?');
     p.target.path = pathAndQuery.substr(0, question);
@@ -358,6 +441,10 @@ Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, Byte
         }
         if (ec) {
             co_return expired(readPhase) ? PumpResult::ReadTimeout : PumpResult::ReadError;
+        }
+        // A deadline that fired while this completion was queued (nothing left to cancel) still counts.
+        if (expired(readPhase) || (readPhase == Phase::ClientBody && !noteBodyBytes(n))) {
+            co_return PumpResult::ReadTimeout;
         }
         in.commit(n);
     }

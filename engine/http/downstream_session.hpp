@@ -2,7 +2,9 @@
 
 #include "engine/balancing/candidates.hpp"
 #include "engine/health/outcome.hpp"
+#include "engine/http/body_rate_guard.hpp"
 #include "engine/http/byte_buffer.hpp"
+#include "engine/http/head_scanner.hpp"
 #include "engine/http/header_rules.hpp"
 #include "engine/http/message_parser.hpp"
 #include "engine/http/proxy_error.hpp"
@@ -126,6 +128,10 @@ private:
     bool discardResponse(ResponseParser& parser, UpstreamConnection& connection);
 
     void arm(Phase phase, std::chrono::milliseconds timeout);
+    // Counts request body bytes just read from the client; false when limits.min_body_rate failed.
+    bool noteBodyBytes(std::size_t bytes);
+    // The 408 detail after a client body read timed out: silence or too slow.
+    std::string_view bodyTimeoutDetail() const;
     void onTimeout();
     bool expired(Phase phase) const { return m_expired == phase; }
     void log(const net::WorkerRouting& routing, const Exchange& x);
@@ -138,8 +144,12 @@ private:
     bool m_idle = true;
     bool m_closing = false;
     bool m_unreadInput = false; // closing with request bytes still unread: linger before close
+    bool m_bodyTooSlow = false; // the last ClientBody timeout was limits.min_body_rate, not silence
+    BodyRateGuard m_bodyRate;
+    std::chrono::steady_clock::time_point m_silenceDeadline; // of the pending ClientBody read
 
     ByteBuffer m_in;
+    HeadScanner m_scanner; // strict syntax of the request head being read, ahead of Beast
     RequestHead m_request;
     ResponseHead m_response;
     BodySink m_sink;

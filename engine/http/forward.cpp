@@ -176,11 +176,16 @@ Task<bool> DownstreamSession::readBodyToBuffer(std::uint64_t length, const net::
         const std::size_t n = co_await m_socket.async_read_some(m_in.prepare(kMinRead), noThrow(ec));
         if (ec) {
             if (expired(Phase::ClientBody) && !m_closing) {
-                co_await replyError(ProxyError::BodyTimeout, {}, routing, x, true);
+                co_await replyError(ProxyError::BodyTimeout, bodyTimeoutDetail(), routing, x, true);
             }
             co_return false;
         }
         m_in.commit(n);
+        // expired(): the deadline fired while this completion was queued (nothing left to cancel).
+        if (expired(Phase::ClientBody) || !noteBodyBytes(n)) {
+            co_await replyError(ProxyError::BodyTimeout, bodyTimeoutDetail(), routing, x, true);
+            co_return false;
+        }
     }
     co_return true;
 }
@@ -419,7 +424,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                     result = TryResult::Answered;
                     break;
                 case PumpResult::ReadTimeout:
-                    co_await replyError(ProxyError::BodyTimeout, {}, routing, x, true);
+                    co_await replyError(ProxyError::BodyTimeout, bodyTimeoutDetail(), routing, x, true);
                     result = TryResult::Answered;
                     break;
                 case PumpResult::Protocol:

@@ -13,6 +13,19 @@ void reject(boost::beast::error_code& ec) {
     ec = bhttp::error::bad_value;
 }
 
+// uri-host [ ":" port ] (RFC 3986 3.2.2): reg-name, IPv4 or a bracketed IP literal. Anything
+// else in Host (spaces, '/', '@', quotes ...) is a request the backend may route differently.
+bool isValidHostValue(std::string_view value) {
+    for (const char c : value) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 RequestParser::RequestParser(RequestHead& head, BodySink& sink, std::uint32_t maxUriBytes,
@@ -61,8 +74,36 @@ void RequestParser::on_field_impl(bhttp::field id, std::string_view name, std::s
             reject(ec);
             return;
         }
+        if (!isValidHostValue(value)) {
+            m_failure = ParseFailure::BadHost;
+            reject(ec);
+            return;
+        }
+        break;
+    case bhttp::field::content_length:
+        // Beast already refuses differing values and Content-Length after Transfer-Encoding; equal
+        // repeats ("5" twice, or "5, 5") it merges. RFC 9112 6.3 allows that, but a backend may
+        // not, so any repeat is refused: one Content-Length field with one value.
+        if (++m_head.contentLengthCount > 1 || value.find(',') != std::string_view::npos) {
+            m_failure = ParseFailure::RepeatedContentLength;
+            reject(ec);
+            return;
+        }
         break;
     case bhttp::field::transfer_encoding:
+        // The only request transfer coding proxied is one `chunked`: `gzip, chunked` would be
+        // forwarded decoded under a wrong name, `chunked, chunked` decoded once where a backend
+        // may decode twice, and a second Transfer-Encoding field can hide a first.
+        if (m_head.contentLengthCount > 0) {
+            m_failure = ParseFailure::ContentLengthAndTransferEncoding;
+            reject(ec);
+            return;
+        }
+        if (m_head.transferEncoding || !equalsIgnoreCase(value, "chunked")) {
+            m_failure = ParseFailure::BadTransferEncoding;
+            reject(ec);
+            return;
+        }
         m_head.transferEncoding = true;
         break;
     case bhttp::field::expect:
@@ -91,6 +132,14 @@ void RequestParser::on_header_impl(boost::beast::error_code& ec) {
     // Transfer-Encoding on HTTP/1.0, leaves the body length unknowable: a smuggling vector.
     if (m_head.transferEncoding && (!chunked() || m_head.version < 11)) {
         m_failure = ParseFailure::BadTransferEncoding;
+        reject(ec);
+    }
+}
+
+void RequestParser::on_chunk_header_impl(std::uint64_t, std::string_view extensions,
+                                         boost::beast::error_code& ec) {
+    if (extensions.size() > kMaxChunkExtensionBytes) {
+        m_failure = ParseFailure::ChunkExtensionTooLong;
         reject(ec);
     }
 }

@@ -5,6 +5,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -13,13 +14,20 @@ namespace gaetwae::engine::http {
 // Why a message was rejected beyond Beast's own syntax errors; mapped to a status by proxy_error.
 enum class ParseFailure {
     None,
-    UriTooLong,          // 414
-    TooManyHeaders,      // 431
-    MissingHost,         // 400: HTTP/1.1 without Host
-    DuplicateHost,       // 400
-    BadTransferEncoding, // 400: Transfer-Encoding without chunked last, or on HTTP/1.0
-    UnsupportedExpect,   // 417
+    UriTooLong,                       // 414
+    TooManyHeaders,                   // 431
+    MissingHost,                      // 400: HTTP/1.1 without Host
+    DuplicateHost,                    // 400
+    BadTransferEncoding,              // 400: Transfer-Encoding other than one `chunked`, or on HTTP/1.0
+    ContentLengthAndTransferEncoding, // 400: both framings (RFC 9112 6.1: a smuggling shape)
+    RepeatedContentLength,            // 400: more than one Content-Length, even with equal values
+    BadHost,                          // 400: Host value that is not a uri-host[:port]
+    ChunkExtensionTooLong,            // 400: a chunk line's extensions beyond kMaxChunkExtensionBytes
+    UnsupportedExpect,                // 417
 };
+
+// Chunk extensions are legal but unused by anything we proxy; a long one only costs buffer space.
+inline constexpr std::size_t kMaxChunkExtensionBytes = 1024;
 
 // Collects body pieces as views into the caller's read buffer (zero copy) until full, so the relay
 // can write them with one gather write and only then consume the buffer.
@@ -53,6 +61,7 @@ struct RequestHead {
     std::uint32_t targetOffset = 0;
     std::uint32_t targetSize = 0;
     std::uint32_t hostCount = 0;
+    std::uint32_t contentLengthCount = 0;
     bool transferEncoding = false; // any Transfer-Encoding field, chunked or not
     bool expectContinue = false;
 
@@ -63,6 +72,7 @@ struct RequestHead {
         method = bhttp::verb::unknown;
         version = 11;
         hostCount = 0;
+        contentLengthCount = 0;
         transferEncoding = false;
         expectContinue = false;
     }
@@ -101,7 +111,8 @@ private:
     void on_header_impl(boost::beast::error_code& ec) override;
     void on_body_init_impl(const boost::optional<std::uint64_t>&, boost::beast::error_code&) override {}
     std::size_t on_body_impl(std::string_view body, boost::beast::error_code&) override { return m_sink.accept(body); }
-    void on_chunk_header_impl(std::uint64_t, std::string_view, boost::beast::error_code&) override {}
+    void on_chunk_header_impl(std::uint64_t size, std::string_view extensions,
+                              boost::beast::error_code& ec) override;
     std::size_t on_chunk_body_impl(std::uint64_t, std::string_view body, boost::beast::error_code&) override {
         return m_sink.accept(body);
     }

@@ -47,6 +47,10 @@ ProxyError classifyRequestParseError(ParseFailure failure, const boost::system::
     case ParseFailure::MissingHost:
     case ParseFailure::DuplicateHost:
     case ParseFailure::BadTransferEncoding:
+    case ParseFailure::ContentLengthAndTransferEncoding:
+    case ParseFailure::RepeatedContentLength:
+    case ParseFailure::BadHost:
+    case ParseFailure::ChunkExtensionTooLong:
         return ProxyError::BadRequest;
     case ParseFailure::None:
         break;
@@ -55,6 +59,41 @@ ProxyError classifyRequestParseError(ParseFailure failure, const boost::system::
         return ProxyError::HeadersTooLarge;
     }
     return ProxyError::BadRequest;
+}
+
+std::string_view describeRequestParseError(ParseFailure failure, const boost::system::error_code& ec) {
+    switch (failure) {
+    case ParseFailure::MissingHost:
+        return "HTTP/1.1 requests need a Host header";
+    case ParseFailure::DuplicateHost:
+        return "more than one Host header";
+    case ParseFailure::BadTransferEncoding:
+        return "Transfer-Encoding must be a single 'chunked' on HTTP/1.1";
+    case ParseFailure::ContentLengthAndTransferEncoding:
+        return "Content-Length together with Transfer-Encoding";
+    case ParseFailure::RepeatedContentLength:
+        return "more than one Content-Length";
+    case ParseFailure::BadHost:
+        return "invalid Host header";
+    case ParseFailure::ChunkExtensionTooLong:
+        return "chunk extensions too long";
+    case ParseFailure::UriTooLong:
+    case ParseFailure::TooManyHeaders:
+    case ParseFailure::UnsupportedExpect:
+    case ParseFailure::None:
+        break;
+    }
+    // Beast's own findings, for the ones a client can act on; the rest get the generic message.
+    if (ec == bhttp::error::bad_content_length) {
+        return "invalid or conflicting Content-Length";
+    }
+    if (ec == bhttp::error::bad_transfer_encoding) {
+        return "invalid or conflicting Transfer-Encoding";
+    }
+    if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension) {
+        return "malformed chunked request body";
+    }
+    return {};
 }
 
 void writeErrorResponse(ProxyError error, std::string_view requestId, std::string_view detail,

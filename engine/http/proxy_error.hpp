@@ -43,6 +43,8 @@ const ErrorInfo& describe(ProxyError error);
 
 // Maps a failed request parse to the client error it deserves.
 ProxyError classifyRequestParseError(ParseFailure failure, const boost::system::error_code& ec);
+// A client-safe sentence saying what was wrong (static text), or empty for the generic message.
+std::string_view describeRequestParseError(ParseFailure failure, const boost::system::error_code& ec);
 
 // Writes a complete response: status line, JSON body {"error","message","requestId"}, framing and
 // Connection: close when `close`.
