@@ -1,6 +1,7 @@
 #include "engine/policy/local_rate_limiter.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace gaetwae::engine::policy {
 
@@ -29,13 +30,24 @@ BucketDecision LocalRateLimiter::acquire(std::string_view key, core::TimePoint n
 }
 
 void LocalRateLimiter::evict(Shard& shard, std::int64_t nowNs) {
+    // Each pass is linear in the shard, so it frees at least an eighth of it: under a flood of
+    // new keys the cost per request stays constant on average.
     std::erase_if(shard.tats, [&](const auto& entry) { return bucketFull(entry.second, nowNs); });
-    if (shard.tats.size() < m_maxPerShard) {
+    const std::size_t target = m_maxPerShard - std::max<std::size_t>(1, m_maxPerShard / 8);
+    if (shard.tats.size() <= target) {
         return;
     }
-    const auto fullest = std::min_element(shard.tats.begin(), shard.tats.end(),
-                                          [](const auto& a, const auto& b) { return a.second < b.second; });
-    shard.tats.erase(fullest);
+    std::vector<std::int64_t> tats;
+    tats.reserve(shard.tats.size());
+    for (const auto& entry : shard.tats) {
+        tats.push_back(entry.second);
+    }
+    // Exactly `drop` of the buckets closest to full (the smallest tat) go.
+    const std::size_t drop = shard.tats.size() - target;
+    std::nth_element(tats.begin(), tats.begin() + static_cast<std::ptrdiff_t>(drop - 1), tats.end());
+    const std::int64_t cut = tats[drop - 1];
+    std::size_t dropped = 0;
+    std::erase_if(shard.tats, [&](const auto& entry) { return entry.second <= cut && dropped++ < drop; });
 }
 
 std::size_t LocalRateLimiter::trackedKeys() const {

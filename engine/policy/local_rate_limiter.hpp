@@ -17,9 +17,10 @@ namespace gaetwae::engine::policy {
 //
 // Memory is bounded: at most `maxKeys` buckets are tracked (default kDefaultMaxKeys, about
 // 10 MB of keys in the worst case). Only buckets that are not full need tracking, so when a
-// shard is at its share of the cap it first forgets its full buckets (lossless), and if every
-// bucket is still draining it forgets the one closest to full: under a flood of distinct keys
-// the limiter errs towards letting a request through rather than growing without bound.
+// shard is at its share of the cap it first forgets its full buckets (lossless), and if that
+// frees less than an eighth of the shard it forgets the buckets closest to full until it does:
+// under a flood of distinct keys the limiter errs towards letting a request through rather
+// than growing without bound, at a constant amortized cost per new key.
 class LocalRateLimiter final : public RateLimiter {
 public:
     static constexpr std::size_t kDefaultMaxKeys = 100'000;

@@ -165,19 +165,24 @@ private slots:
 
     void limiterMemoryIsBoundedAndKeysAreSeparate() {
         core::ManualClock clock;
-        constexpr std::size_t kMaxKeys = 64; // 4 per shard
-        policy::LocalRateLimiter limiter(limitOf(1, std::chrono::hours(1), 0), kMaxKeys);
-        QVERIFY(limiter.acquire("a", clock.now()).allowed);
-        QVERIFY(!limiter.acquire("a", clock.now()).allowed);
-        QVERIFY(limiter.acquire("b", clock.now()).allowed); // its own bucket
-        for (int i = 0; i < 10'000; ++i) {
-            limiter.acquire("flood-" + std::to_string(i), clock.now());
+        constexpr std::size_t kMaxKeys = 128; // 8 per shard
+        policy::LocalRateLimiter limiter(limitOf(1, std::chrono::hours(1), 9), kMaxKeys);
+        for (int i = 0; i < 10; ++i) {
+            QVERIFY(limiter.acquire("hot", clock.now()).allowed);
         }
-        QVERIFY2(limiter.trackedKeys() <= kMaxKeys, std::to_string(limiter.trackedKeys()).c_str());
-        // Once buckets are full again they are forgotten first, without loss.
-        clock.advance(std::chrono::hours(1));
-        QVERIFY(limiter.acquire("a", clock.now()).allowed);
-        QVERIFY(!limiter.acquire("a", clock.now()).allowed);
+        QVERIFY(!limiter.acquire("hot", clock.now()).allowed);
+        QVERIFY(limiter.acquire("other", clock.now()).allowed); // its own bucket
+        for (int i = 0; i < 10'000; ++i) {
+            QVERIFY(limiter.acquire("flood-" + std::to_string(i), clock.now()).allowed);
+            QVERIFY(limiter.trackedKeys() <= kMaxKeys);
+        }
+        // Under pressure the buckets closest to full are forgotten first: the drained one stays.
+        QVERIFY(!limiter.acquire("hot", clock.now()).allowed);
+        QVERIFY(limiter.trackedKeys() > kMaxKeys / 2);
+        // Full buckets are forgotten without loss: after a refill everything starts over.
+        clock.advance(std::chrono::hours(10));
+        QVERIFY(limiter.acquire("hot", clock.now()).allowed);
+        QCOMPARE(limiter.acquire("hot", clock.now()).remaining, std::int64_t(8));
     }
 
     void keysComeFromTheConfiguredSource() {
