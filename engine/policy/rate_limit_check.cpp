@@ -1,5 +1,7 @@
 #include "engine/policy/rate_limit_check.hpp"
 
+#include "engine/balancing/hashing.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -58,8 +60,19 @@ std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balanci
         value = queryValue(request.query, limit.keyName);
         break;
     }
-    scratch.assign(value.empty() ? "ip:" : "k:");
-    scratch.append(value.empty() ? request.clientIp : value);
+    if (value.empty()) {
+        scratch.assign("ip:");
+        scratch.append(request.clientIp);
+    } else if (value.size() > kMaxKeyBytes) {
+        // Long values are stored by their hash, so the key cap also bounds the bytes held.
+        std::array<char, 16> hex{};
+        const auto end = std::to_chars(hex.data(), hex.data() + hex.size(), balancing::hash64(value), 16).ptr;
+        scratch.assign("h:");
+        scratch.append(hex.data(), end);
+    } else {
+        scratch.assign("k:");
+        scratch.append(value);
+    }
     return scratch;
 }
 

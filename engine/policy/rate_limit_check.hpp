@@ -27,6 +27,8 @@ struct RouteRateLimit {
     std::string label; // the limiter's name, or "<route>#<position>" for an unnamed one
 };
 
+inline constexpr std::size_t kMaxKeyBytes = 128;
+
 struct RateLimitOutcome {
     bool refused = false;          // an enforcing limit refused: answer 429
     bool wouldRefuse = false;      // only dry-run limits refused: serve, but report
@@ -38,6 +40,7 @@ struct RateLimitOutcome {
 // name, or "" (global). A request without the header or query parameter (or with an empty value)
 // falls back to its client IP, in a separate namespace ("ip:" vs "k:" prefixes) so a key value
 // can never collide with an address. Query values are compared as sent (not percent-decoded).
+// Values longer than kMaxKeyBytes are keyed by a 64-bit hash ("h:" prefix) to bound memory.
 std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balancing::RequestKey& request,
                               std::string_view route, std::string& scratch);
 

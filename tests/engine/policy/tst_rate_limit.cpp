@@ -207,6 +207,13 @@ private slots:
         QCOMPARE(keyOf(RateLimitKeyKind::Query, "api"), std::string("ip:10.0.0.1"));
         QCOMPARE(keyOf(RateLimitKeyKind::Route, ""), std::string("api"));
         QCOMPARE(keyOf(RateLimitKeyKind::Global, ""), std::string());
+        const std::string longQuery = "api_key=" + std::string(policy::kMaxKeyBytes + 1, 'x');
+        const std::string longerQuery = longQuery + "y";
+        request.query = longQuery;
+        const auto hashed = keyOf(RateLimitKeyKind::Query, "api_key");
+        QVERIFY(hashed.starts_with("h:") && hashed.size() <= 18);
+        request.query = longerQuery;
+        QVERIFY(keyOf(RateLimitKeyKind::Query, "api_key") != hashed);
     }
 
     // ---------------------------------------------------------------- through the gateway
@@ -382,11 +389,12 @@ private slots:
 
     void gatewayErrorsOfALimitedRouteCarryTheHeadersAndRefusedBodiesCloseTheConnection() {
         core::ManualClock clock;
-        const std::string yaml = "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
-                                 "routes:\n  - name: api\n    match: {path_prefix: /api}\n    pool: p\n"
-                                 "    rate_limit: [{key: client_ip, rate: 2/m}]\n"
-                                 "pools:\n  - name: p\n    instances:\n      - {id: dead, address: \"127.0.0.1:" +
-                                 std::to_string(closedPort()) + "\"}\n";
+        const std::string yaml =
+            "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
+            "routes:\n  - name: api\n    match: {path_prefix: /api}\n    pool: p\n"
+            "    rate_limit: [{key: client_ip, rate: 2/m}]\n"
+            "pools:\n  - name: p\n    instances:\n      - {id: dead, address: \"127.0.0.1:" +
+            std::to_string(closedPort()) + "\"}\n";
         TestGateway gateway(yaml, withClock(clock));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         TestClient client(gateway.port());
