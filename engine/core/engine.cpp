@@ -10,6 +10,7 @@
 #include "engine/net/worker.hpp"
 #include "shared/model/address.hpp"
 #include "shared/model/config_validation.hpp"
+#include "shared/model/rate_limit.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -575,6 +576,17 @@ std::string Engine::prometheusText() const {
                                            : breaker == health::BreakerState::Open ? 1
                                                                                    : 2,
                                            s.activeRequests.load()});
+            }
+        }
+    }
+    if (snapshot) {
+        const auto& routes = snapshot->routes.routes();
+        for (std::size_t r = 0; r < routes.size() && r < snapshot->rateLimits.size(); ++r) {
+            for (const auto& limit : snapshot->rateLimits[r]) {
+                const auto& config = limit.limiter->config();
+                state.rateLimits.push_back(
+                    {routes[r].name, limit.label, model::formatRateLimitKey(config.key, config.keyName),
+                     config.dryRun, limit.counters->limited.load(std::memory_order_relaxed)});
             }
         }
     }

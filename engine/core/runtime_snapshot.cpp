@@ -119,6 +119,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
     if (!diagnostics.empty()) {
         return nullptr;
     }
+    snapshot->rateLimits = registry.rateLimits().bind(config);
     return snapshot;
 }
 

@@ -5,6 +5,7 @@
 #include "engine/http/access_log.hpp"
 #include "engine/http/header_rules.hpp"
 #include "engine/net/asio.hpp"
+#include "engine/policy/rate_limit_registry.hpp"
 #include "engine/routing/route_table.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
@@ -43,10 +44,12 @@ struct RuntimeSnapshot {
     std::vector<RuntimePool> pools;
     http::HeaderPolicy headerPolicy;
     std::shared_ptr<http::AccessLog> accessLog;
+    // By route index; empty for a route without rate_limit (its requests pay nothing).
+    std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,
-// latency averages and counters survive reloads.
+// latency averages, counters and rate limit buckets survive reloads.
 class InstanceRegistry {
 public:
     explicit InstanceRegistry(const Clock& clock)
@@ -56,12 +59,14 @@ public:
     std::shared_ptr<PoolCounters> counters(const std::string& pool);
     // Forgets instances and pools that are not in `config` any more.
     void retain(const model::GatewayConfig& config);
+    policy::RateLimitRegistry& rateLimits() { return m_rateLimits; }
 
 private:
     const Clock& m_clock;
     std::mutex m_mutex;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<health::InstanceState>> m_states;
     std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
+    policy::RateLimitRegistry m_rateLimits; // owns its own lock
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

@@ -19,17 +19,6 @@ using namespace session_detail;
 
 namespace {
 
-// Header access for hashing strategies, over the parsed request.
-class RequestHeaders final : public balancing::HeaderLookup {
-public:
-    explicit RequestHeaders(const HeaderBlock& headers)
-        : m_headers(headers) {}
-    std::optional<std::string_view> header(std::string_view name) const override { return m_headers.get(name); }
-
-private:
-    const HeaderBlock& m_headers;
-};
-
 // Increments a shared counter for its lifetime.
 class CounterGuard {
 public:
@@ -655,6 +644,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         // New client, or its instance went away (unhealthy, draining, removed): bind it to this one.
         m_extraLines = policy::stickySetCookieLine(poolConfig.sticky, pool.instances[chosen].stickyValue);
     }
+    m_extraLines.append(x.rateLimitLines);
     response.extraLines = m_extraLines;
     response.keepAlive = clientKeepAlive;
     writeDownstreamResponseHead(m_response, response, snapshot.headerPolicy, m_responseHead);

@@ -10,7 +10,7 @@ namespace gaetwae::engine::http {
 namespace {
 
 // Indexed by ProxyError.
-constexpr std::array<ErrorInfo, 17> kErrors{{
+constexpr std::array<ErrorInfo, 18> kErrors{{
     {400, "Bad Request", "bad_request", "the request is malformed"},
     {414, "URI Too Long", "uri_too_long", "the request target exceeds the configured limit"},
     {431, "Request Header Fields Too Large", "headers_too_large", "the request header exceeds the configured limits"},
@@ -28,6 +28,7 @@ constexpr std::array<ErrorInfo, 17> kErrors{{
     {502, "Bad Gateway", "upstream_reset", "the upstream closed the connection before a complete response"},
     {502, "Bad Gateway", "upstream_protocol_error", "the upstream sent an invalid response"},
     {504, "Gateway Timeout", "upstream_timeout", "the upstream did not respond in time"},
+    {429, "Too Many Requests", "rate_limited", "the route's rate limit is reached, see Retry-After"},
 }};
 
 } // namespace
@@ -97,7 +98,8 @@ std::string_view describeRequestParseError(ParseFailure failure, const boost::sy
 }
 
 void writeErrorResponse(ProxyError error, std::string_view requestId, std::string_view detail,
-                        const HeaderPolicy& policy, bool close, std::string& out) {
+                        const HeaderPolicy& policy, bool close, std::string& out,
+                        std::string_view extraLines) {
     const ErrorInfo& info = describe(error);
     nlohmann::json body = {{"error", info.code},
                            {"message", detail.empty() ? info.message : detail},
@@ -117,6 +119,7 @@ void writeErrorResponse(ProxyError error, std::string_view requestId, std::strin
         out.append(requestId);
         out.append("\r\n");
     }
+    out.append(extraLines);
     if (close) {
         out.append("Connection: close\r\n");
     }

@@ -30,6 +30,7 @@ enum class ProxyError {
     UpstreamReset,          // 502 closed or reset before a complete response head
     UpstreamProtocolError,  // 502 response head could not be parsed
     UpstreamTimeout,        // 504 no response in time
+    RateLimited,            // 429 an enforcing rate limit of the route refused (policy/rate_limit_check.hpp)
 };
 
 struct ErrorInfo {
@@ -46,9 +47,11 @@ ProxyError classifyRequestParseError(ParseFailure failure, const boost::system::
 // A client-safe sentence saying what was wrong (static text), or empty for the generic message.
 std::string_view describeRequestParseError(ParseFailure failure, const boost::system::error_code& ec);
 
-// Writes a complete response: status line, JSON body {"error","message","requestId"}, framing and
-// Connection: close when `close`.
+// Writes a complete response: status line, JSON body {"error","message","requestId"}, framing,
+// `extraLines` (complete header lines ending in CRLF, e.g. X-RateLimit-*) and Connection: close
+// when `close`.
 void writeErrorResponse(ProxyError error, std::string_view requestId, std::string_view detail,
-                        const HeaderPolicy& policy, bool close, std::string& out);
+                        const HeaderPolicy& policy, bool close, std::string& out,
+                        std::string_view extraLines = {});
 
 } // namespace gaetwae::engine::http

@@ -3,6 +3,7 @@
 // Internals shared by the session's translation units (downstream_session.cpp, forward.cpp).
 #include "engine/http/downstream_session.hpp"
 
+#include "engine/balancing/balancer.hpp"
 #include "engine/core/traffic_capture.hpp"
 
 #include <array>
@@ -54,6 +55,17 @@ inline std::uint32_t headerLimit(std::uint64_t configured) {
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(configured, 0xffffffffu));
 }
 
+// Header access for hashing strategies and rate limit keys, over the parsed request.
+class RequestHeaders final : public balancing::HeaderLookup {
+public:
+    explicit RequestHeaders(const HeaderBlock& headers)
+        : m_headers(headers) {}
+    std::optional<std::string_view> header(std::string_view name) const override { return m_headers.get(name); }
+
+private:
+    const HeaderBlock& m_headers;
+};
+
 } // namespace session_detail
 
 struct DownstreamSession::Exchange {
@@ -72,6 +84,8 @@ struct DownstreamSession::Exchange {
     int poolIndex = -1;
     int instanceIndex = -1;
     std::uint32_t retries = 0;
+    // X-RateLimit-* lines for every response of a rate-limited route (the session's buffer).
+    std::string_view rateLimitLines;
     // Chunked bodies recorded by a traffic capture: their size is filled in once relayed.
     core::CaptureTicket capture;
 };

@@ -134,6 +134,15 @@ std::string renderPrometheus(const Cumulative& c, const PrometheusState& state) 
         }
     }
 
+    header(out, "proxy_rate_limited_total", "counter",
+           "Requests a rate limit refused (dry_run: would have refused), by route and limit.");
+    for (const auto& limit : state.rateLimits) {
+        fmt::format_to(std::back_inserter(out),
+                       "proxy_rate_limited_total{{route=\"{}\",limit=\"{}\",key=\"{}\",dry_run=\"{}\"}} {}\n",
+                       escapeLabel(limit.route), escapeLabel(limit.limit), escapeLabel(limit.key),
+                       limit.dryRun ? "true" : "false", limit.limited);
+    }
+
     header(out, "proxy_active_requests", "gauge", "Requests in flight, by pool.");
     for (const auto& [pool, n] : state.poolActiveRequests) {
         fmt::format_to(std::back_inserter(out), "proxy_active_requests{{service=\"{}\"}} {}\n", escapeLabel(pool), n);

@@ -20,6 +20,14 @@ struct PrometheusState {
         std::int64_t activeRequests = 0;
     };
     std::vector<Instance> instances;
+    struct RateLimit {
+        std::string route;
+        std::string limit; // limiter name, or "<route>#<position>"
+        std::string key;   // "client_ip", "header:X-API-Key", ...
+        bool dryRun = false;
+        std::uint64_t limited = 0;
+    };
+    std::vector<RateLimit> rateLimits;
     std::map<std::string, std::uint64_t> poolRetries;
     std::map<std::string, std::int64_t> poolActiveRequests;
     std::int64_t activeConnections = 0;
@@ -37,6 +45,7 @@ struct PrometheusState {
 //   proxy_circuit_breaker_state{service,instance}               gauge (0 closed, 1 open, 2 half-open)
 //   proxy_retry_attempts_total{service}                         counter
 //   proxy_load_balancer_errors_total{service,type}              counter ("" service: not routed)
+//   proxy_rate_limited_total{route,limit,key,dry_run}           counter (refused, or would be in dry run)
 //   proxy_active_requests{service}, proxy_active_connections, proxy_config_version  gauges
 //   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
 //   proxy_connections_refused_total{reason="per_ip_limit"}                          counter

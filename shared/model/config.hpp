@@ -35,6 +35,24 @@ struct RouteMatch {
     bool operator==(const RouteMatch&) const = default;
 };
 
+// Which request attribute selects a rate limit's bucket (rate_limit.hpp parses "header:X-API-Key").
+enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global };
+
+// A token bucket on a route: `rate` tokens per `period` refill it, it holds `count + burst`
+// tokens, each request takes one. Routes naming the same `name` share one limiter (and must
+// define it identically); without a name the limiter belongs to its route alone.
+struct RateLimitConfig {
+    std::string name;                                  // optional: share this limiter across routes
+    RateLimitKeyKind key = RateLimitKeyKind::ClientIp;
+    std::string keyName;                               // header or query parameter name
+    std::uint32_t count = 1;                           // tokens per period ("100/s": 100)
+    Duration period = std::chrono::seconds(1);         // 1s, 1m or 1h
+    std::uint32_t burst = 0;                           // bucket size beyond `count`
+    bool dryRun = false;                               // count and report only, never 429
+
+    bool operator==(const RateLimitConfig&) const = default;
+};
+
 struct RouteConfig {
     std::string name;
     RouteMatch match;
@@ -43,6 +61,7 @@ struct RouteConfig {
     std::string rewritePrefix; // when set, replaces the matched prefix ("/api" -> "/v2")
     bool hasRetry = false;     // the route overrides its pool's retry policy
     RetryConfig retry;
+    std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;

@@ -1,6 +1,7 @@
 #include "shared/model/config_codec.hpp"
 
 #include "shared/model/config_validation.hpp"
+#include "shared/model/rate_limit.hpp"
 
 namespace gaetwae::model {
 
@@ -108,6 +109,52 @@ nlohmann::json withExtra(nlohmann::json object, const nlohmann::json& extra) {
     return object;
 }
 
+RateLimitConfig decodeRateLimit(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
+                                UnknownKeys unknownKeys) {
+    RateLimitConfig limit;
+    ObjectReader r(value, pointer, diagnostics, unknownKeys);
+    if (!r.valid()) {
+        return limit;
+    }
+    r.readString("name", limit.name);
+    std::string text;
+    if (r.readString("key", text, true)) {
+        std::string error;
+        if (const auto key = parseRateLimitKey(text, &error)) {
+            limit.key = key->kind;
+            limit.keyName = key->name;
+        } else {
+            diagnostics.error(r.pointerOf("key"), error);
+        }
+    }
+    text.clear();
+    if (r.readString("rate", text, true)) {
+        if (const auto rate = parseRate(text)) {
+            limit.count = rate->count;
+            limit.period = rate->period;
+        } else {
+            diagnostics.error(r.pointerOf("rate"), "'" + text + "' is not a rate: expected <tokens>/<s|m|h> with 1 to " +
+                                                       std::to_string(kMaxRateCount) + " tokens, e.g. 100/s");
+        }
+    }
+    r.readUnsigned<std::uint32_t>("burst", limit.burst, 0, kMaxRateBurst);
+    r.readBool("dry_run", limit.dryRun);
+    r.finish();
+    return limit;
+}
+
+nlohmann::json encodeRateLimit(const RateLimitConfig& limit) {
+    nlohmann::json out = nlohmann::json::object();
+    if (!limit.name.empty()) {
+        out["name"] = limit.name;
+    }
+    out["key"] = formatRateLimitKey(limit.key, limit.keyName);
+    out["rate"] = formatRate(limit.count, limit.period);
+    out["burst"] = limit.burst;
+    out["dry_run"] = limit.dryRun;
+    return out;
+}
+
 } // namespace
 
 RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
@@ -126,6 +173,9 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readBool("strip_prefix", route.stripPrefix);
     r.readString("rewrite_prefix", route.rewritePrefix);
     route.hasRetry = r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, route.retry); });
+    r.readList("rate_limit", route.rateLimits, [&](const nlohmann::json& item, const std::string& itemPointer) {
+        return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
+    });
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -203,6 +253,13 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     }
     if (route.hasRetry) {
         out["retry"] = encodeRetry(route.retry);
+    }
+    if (!route.rateLimits.empty()) {
+        nlohmann::json limits = nlohmann::json::array();
+        for (const auto& limit : route.rateLimits) {
+            limits.push_back(encodeRateLimit(limit));
+        }
+        out["rate_limit"] = limits;
     }
     return withExtra(std::move(out), route.extra);
 }

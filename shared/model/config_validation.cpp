@@ -2,6 +2,7 @@
 
 #include "shared/model/address.hpp"
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -128,6 +129,49 @@ void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
     }
 }
 
+// Per limit: key names that can occur in a request; named limiters defined alike everywhere
+// (one limiter, one definition) and listed at most once per route (else a request pays twice).
+void validateRateLimits(const GatewayConfig& config, Diagnostics& d) {
+    std::map<std::string, std::pair<const RateLimitConfig*, std::string>> named; // name -> first definition, route
+    for (std::size_t r = 0; r < config.routes.size(); ++r) {
+        const auto& route = config.routes[r];
+        std::set<std::string> namesOnRoute;
+        for (std::size_t i = 0; i < route.rateLimits.size(); ++i) {
+            const auto& limit = route.rateLimits[i];
+            const auto pointer = childPointer(childPointer(childPointer("/routes", r), "rate_limit"), i);
+            if (limit.key == RateLimitKeyKind::Header) {
+                bool ok = !limit.keyName.empty();
+                for (const char c : limit.keyName) {
+                    ok = ok && isTokenChar(c);
+                }
+                if (!ok) {
+                    d.error(pointer + "/key", "'" + limit.keyName + "' is not a valid header name");
+                }
+            }
+            if (limit.key == RateLimitKeyKind::Query &&
+                limit.keyName.find_first_of("&=#? ") != std::string::npos) {
+                d.error(pointer + "/key", "'" + limit.keyName + "' is not a query parameter name");
+            }
+            if (limit.name.empty()) {
+                continue;
+            }
+            if (!isValidName(limit.name)) {
+                d.error(pointer + "/name", "limiter name '" + limit.name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+                continue;
+            }
+            if (!namesOnRoute.insert(limit.name).second) {
+                d.error(pointer + "/name", "the route lists limiter '" + limit.name + "' twice");
+                continue;
+            }
+            const auto [it, inserted] = named.try_emplace(limit.name, &limit, route.name);
+            if (!inserted && !(*it->second.first == limit)) {
+                d.error(pointer, "limiter '" + limit.name + "' is defined differently on route '" + it->second.second +
+                                     "': routes sharing a named limiter must define it identically");
+            }
+        }
+    }
+}
+
 void validateAdmin(const GatewayConfig& config, Diagnostics& d) {
     const auto& admin = config.admin;
     if (!admin.enabled) {
@@ -195,6 +239,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validateListeners(config, diagnostics);
     validatePools(config, diagnostics);
     validateRoutes(config, diagnostics);
+    validateRateLimits(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {

@@ -155,6 +155,41 @@ private slots:
         QVERIFY(decoded == config);
     }
 
+    void rateLimitsRoundTripAndAreValidated() {
+        auto document = validDocument();
+        document["routes"][0]["rate_limit"] = nlohmann::json::parse(
+            R"([{"key": "header:X-API-Key", "rate": "100/s", "burst": 50},
+                {"name": "shared", "key": "global", "rate": "10/h", "dry_run": true}])");
+        Diagnostics d;
+        const auto config = decodeGatewayConfig(document, d);
+        QVERIFY2(d.empty(), qPrintable(dump(d)));
+        const auto& limits = config.routes[0].rateLimits;
+        QCOMPARE(limits.size(), std::size_t(2));
+        QVERIFY(limits[0].key == RateLimitKeyKind::Header);
+        QCOMPARE(limits[0].keyName, std::string("X-API-Key"));
+        QCOMPARE(limits[0].count, 100u);
+        QCOMPARE(limits[0].period, Duration(1s));
+        QCOMPARE(limits[0].burst, 50u);
+        QCOMPARE(limits[1].period, Duration(1h));
+        QVERIFY(limits[1].dryRun);
+        Diagnostics again;
+        QVERIFY(decodeGatewayConfig(encodeGatewayConfig(config), again) == config);
+        QVERIFY2(again.empty(), qPrintable(dump(again)));
+
+        document["routes"][0]["rate_limit"] = nlohmann::json::parse(
+            R"([{"key": "header:bad name", "rate": "5/s"}, {"key": "client_ip", "rate": "5/s", "burst": 1000001},
+                {"key": "client_ip", "rate": "5/s", "burst": 1, "per": "x"}])");
+        Diagnostics bad;
+        decodeGatewayConfig(document, bad);
+        QVERIFY2(hasDiagnostic(bad, "/routes/0/rate_limit/1/burst", "between 0 and 1000000"), qPrintable(dump(bad)));
+        QVERIFY2(hasDiagnostic(bad, "/routes/0/rate_limit/2/per", "unknown"), qPrintable(dump(bad)));
+        // Cross-field rules run once the fields decode.
+        document["routes"][0]["rate_limit"] = nlohmann::json::parse(R"([{"key": "header:bad name", "rate": "5/s"}])");
+        Diagnostics invalid;
+        decodeGatewayConfig(document, invalid);
+        QVERIFY2(hasDiagnostic(invalid, "/routes/0/rate_limit/0/key", "not a valid header name"), qPrintable(dump(invalid)));
+    }
+
     void unknownFieldsAreRejectedWithAHint() {
         auto doc = validDocument();
         doc["pools"][0]["instances"][0]["weigth"] = 2;

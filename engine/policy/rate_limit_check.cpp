@@ -1,0 +1,124 @@
+#include "engine/policy/rate_limit_check.hpp"
+
+#include "engine/balancing/hashing.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <tuple>
+
+namespace gaetwae::engine::policy {
+
+namespace {
+
+// The raw value of `name` in an "a=1&b=2" query string; empty when absent.
+std::string_view queryValue(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) == name) {
+            return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        }
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    }
+    return {};
+}
+
+// Larger is stricter.
+auto strictness(const BucketDecision& d, bool enforcing) {
+    return std::make_tuple(!d.allowed && enforcing, !d.allowed, -d.remaining, d.resetNs);
+}
+
+void appendLine(std::string& lines, std::string_view name, std::int64_t value) {
+    std::array<char, 24> digits{};
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+    lines.append(name);
+    lines.append(": ");
+    lines.append(digits.data(), end);
+    lines.append("\r\n");
+}
+
+} // namespace
+
+std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balancing::RequestKey& request,
+                              std::string_view route, std::string& scratch) {
+    std::string_view value;
+    switch (limit.key) {
+    case model::RateLimitKeyKind::ClientIp:
+        return request.clientIp;
+    case model::RateLimitKeyKind::Route:
+        return route;
+    case model::RateLimitKeyKind::Global:
+        return {};
+    case model::RateLimitKeyKind::Header:
+        if (request.headers != nullptr) {
+            value = request.headers->header(limit.keyName).value_or(std::string_view());
+        }
+        break;
+    case model::RateLimitKeyKind::Query:
+        value = queryValue(request.query, limit.keyName);
+        break;
+    }
+    if (value.empty()) {
+        scratch.assign("ip:");
+        scratch.append(request.clientIp);
+    } else if (value.size() > kMaxKeyBytes) {
+        // Long values are stored by their hash, so the key cap also bounds the bytes held.
+        std::array<char, 16> hex{};
+        const auto end = std::to_chars(hex.data(), hex.data() + hex.size(), balancing::hash64(value), 16).ptr;
+        scratch.assign("h:");
+        scratch.append(hex.data(), end);
+    } else {
+        scratch.assign("k:");
+        scratch.append(value);
+    }
+    return scratch;
+}
+
+RateLimitOutcome checkRateLimits(std::span<const RouteRateLimit> limits, const balancing::RequestKey& request,
+                                 std::string_view route, core::TimePoint now, std::string& scratch) {
+    RateLimitOutcome outcome;
+    bool first = true;
+    bool reportedEnforcing = false;
+    for (const RouteRateLimit& limit : limits) {
+        const model::RateLimitConfig& config = limit.limiter->config();
+        const BucketDecision d = limit.limiter->acquire(rateLimitKey(config, request, route, scratch), now);
+        const bool enforcing = !config.dryRun;
+        (d.allowed ? limit.counters->allowed : limit.counters->limited)
+            .fetch_add(1, std::memory_order_relaxed);
+        if (!d.allowed) {
+            if (enforcing) {
+                outcome.refused = true;
+                outcome.retryAfterNs = std::max(outcome.retryAfterNs, d.retryAfterNs);
+            } else {
+                outcome.wouldRefuse = true;
+            }
+        }
+        if (first || strictness(d, enforcing) > strictness(outcome.reported, reportedEnforcing)) {
+            outcome.reported = d;
+            reportedEnforcing = enforcing;
+            first = false;
+        }
+    }
+    if (outcome.refused) {
+        outcome.wouldRefuse = false;
+    }
+    return outcome;
+}
+
+void appendRateLimitHeaders(const RateLimitOutcome& outcome, std::string& lines) {
+    appendLine(lines, "X-RateLimit-Limit", outcome.reported.limit);
+    appendLine(lines, "X-RateLimit-Remaining", outcome.reported.remaining);
+    appendLine(lines, "X-RateLimit-Reset", ceilSeconds(outcome.reported.resetNs));
+    if (outcome.refused) {
+        appendLine(lines, "Retry-After", std::max<std::int64_t>(1, ceilSeconds(outcome.retryAfterNs)));
+    }
+}
+
+std::int64_t ceilSeconds(std::int64_t ns) {
+    constexpr std::int64_t kSecond = 1'000'000'000;
+    return ns <= 0 ? 0 : (ns + kSecond - 1) / kSecond;
+}
+
+} // namespace gaetwae::engine::policy
