@@ -69,9 +69,6 @@ bool LoadRunner::start(const loadtest::LoadTestPlan& plan, QString* error) {
     if (m_process) {
         return fail(tr("a run is in progress"));
     }
-    if (const auto problem = check(plan); !problem.isEmpty()) {
-        return fail(problem);
-    }
     m_dir = std::make_unique<QTemporaryDir>();
     const QString planPath = m_dir->filePath(QStringLiteral("plan.json"));
     QFile file(planPath);

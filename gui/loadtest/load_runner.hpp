@@ -34,7 +34,8 @@ public:
     // generator binary and the target accepting connections. Empty when the plan can run.
     QString check(const loadtest::LoadTestPlan& plan) const;
 
-    // Starts the run (after check()); false with the reason when it cannot start.
+    // Starts the run; call check() first (gaetwae-load checks again and fails the run with the
+    // same message if something changed in between). False with the reason when it cannot start.
     bool start(const loadtest::LoadTestPlan& plan, QString* error);
     void stop();
     bool running() const { return m_process != nullptr; }

@@ -118,6 +118,16 @@ std::optional<std::int64_t> LoadTestManager::start(const loadtest::LoadTestPlan&
     return record.id;
 }
 
+std::string LoadTestManager::exportSchedule(std::int64_t schedule, QString* error) {
+    // Beside the sessions file: <dir>/schedules/schedule-<id>.jsonl, rewritten for every run.
+    const auto directory = QFileInfo(QString::fromStdString(m_store.path())).absolutePath() + QStringLiteral("/schedules");
+    auto file = m_store.exportSchedule(schedule, directory.toStdString());
+    if (file.empty() && error != nullptr) {
+        *error = QString::fromStdString(m_store.lastError());
+    }
+    return file;
+}
+
 std::optional<std::int64_t> LoadTestManager::rerun(std::int64_t run, EngineSession* engine, QString* error) {
     const auto record = m_store.run(run);
     if (!record) {
@@ -126,22 +136,27 @@ std::optional<std::int64_t> LoadTestManager::rerun(std::int64_t run, EngineSessi
         }
         return std::nullopt;
     }
+    auto plan = record->plan;
+    if (record->scheduleId) {
+        // A replay's schedule file is exported again: the plan names where it was, and the
+        // stored schedule (not the file) is what the run re-sent.
+        plan.replayFile = exportSchedule(*record->scheduleId, error);
+        if (plan.replayFile.empty()) {
+            return std::nullopt;
+        }
+    }
     StartOptions options;
     options.baselineRun = run;
     options.scheduleId = record->scheduleId;
     options.notes = "re-run of #" + std::to_string(run);
-    return start(record->plan, engine, options, error);
+    return start(plan, engine, options, error);
 }
 
 std::optional<std::int64_t> LoadTestManager::replaySchedule(std::int64_t schedule, const std::string& target,
                                                             double speed, unsigned connections, EngineSession* engine,
                                                             QString* error) {
-    const auto directory = QFileInfo(QString::fromStdString(m_store.path())).absolutePath() + QStringLiteral("/schedules");
-    const auto file = m_store.exportSchedule(schedule, directory.toStdString());
+    const auto file = exportSchedule(schedule, error);
     if (file.empty()) {
-        if (error != nullptr) {
-            *error = QString::fromStdString(m_store.lastError());
-        }
         return std::nullopt;
     }
     std::string name = "schedule #" + std::to_string(schedule);

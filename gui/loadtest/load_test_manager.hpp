@@ -81,6 +81,7 @@ signals:
 private:
     void onFinished(RunStatus status, const std::optional<loadtest::IntervalStats>& total, const QString& error);
     void watchEngine(EngineSession* engine);
+    std::string exportSchedule(std::int64_t schedule, QString* error); // "" with the reason
 
     SessionStore& m_store;
     LoadRunner m_runner;

@@ -265,12 +265,19 @@ private slots:
         const auto comparison = console.page->compare(baseline, rerun, &error);
         QVERIFY2(comparison, qPrintable(error));
         qInfo("%s", comparison->verdict.c_str());
+        // p50 and p90 move by the added 20 ms; the tail of the baseline (2 requests make its
+        // p99) may itself be slow on a busy machine, so there the candidate is checked instead:
+        // every one of its requests waited at least 20 ms.
         for (const auto& delta : comparison->latency) {
-            if (delta.name == "max") {
-                continue;
+            const auto what = QStringLiteral("%1: %2 -> %3 ms")
+                                  .arg(QString::fromStdString(delta.name))
+                                  .arg(delta.baseMs)
+                                  .arg(delta.candidateMs);
+            if (delta.name == "p50" || delta.name == "p90") {
+                QVERIFY2(delta.significant && delta.deltaMs > 15 && delta.deltaMs < 30, qPrintable(what));
+            } else {
+                QVERIFY2(delta.candidateMs >= 20, qPrintable(what));
             }
-            QVERIFY2(delta.significant && delta.deltaMs > 15 && delta.deltaMs < 30,
-                     qPrintable(QStringLiteral("%1: %2 ms").arg(QString::fromStdString(delta.name)).arg(delta.deltaMs)));
         }
         QVERIFY(comparison->regressed);
         QVERIFY(comparison->basePasses);
@@ -290,6 +297,14 @@ private slots:
         loadtest::Comparison readBack;
         QVERIFY(loadtest::fromJson(nlohmann::json::parse(jsonFile), readBack));
         QVERIFY(readBack == *comparison);
+
+        // A replay re-runs too: its schedule comes from the store, not from an old file.
+        QDir(dir.filePath(QStringLiteral("schedules"))).removeRecursively();
+        QVERIFY2(console.page->rerun(replayed, &error), qPrintable(error));
+        const auto replayAgain = console.manager->currentRun();
+        QCOMPARE(console.waitForEnd(replayAgain), std::optional<RunStatus>(RunStatus::Completed));
+        QCOMPARE(console.store.run(replayAgain)->total->completed, capturedCount);
+        QCOMPARE(console.store.run(replayAgain)->scheduleId, std::optional<std::int64_t>(schedule));
 
         // The page as the README shows it: the slowed re-run over its ghost, with the comparison.
         QVERIFY(console.page->openRun(rerun));
