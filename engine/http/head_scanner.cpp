@@ -1,5 +1,7 @@
 #include "engine/http/head_scanner.hpp"
 
+#include "shared/model/http_token.hpp"
+
 namespace gaetwae::engine::http {
 
 namespace {
@@ -14,32 +16,6 @@ bool isFieldValueChar(unsigned char c) {
 }
 
 } // namespace
-
-bool isTokenChar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return true;
-    default:
-        return false;
-    }
-}
 
 HeadScanner::Verdict HeadScanner::scan(std::string_view buffered) {
     if (m_complete) {
@@ -91,7 +67,7 @@ HeadScanner::Verdict HeadScanner::scan(std::string_view buffered) {
 bool HeadScanner::checkRequestLine(std::string_view line) {
     // request-line = method SP request-target SP HTTP-version (RFC 9112 3), exactly one SP each.
     std::size_t i = 0;
-    while (i < line.size() && isTokenChar(static_cast<unsigned char>(line[i]))) {
+    while (i < line.size() && model::isTokenChar(line[i])) {
         ++i;
     }
     if (i == 0 || i == line.size() || line[i] != ' ') {
@@ -131,7 +107,7 @@ bool HeadScanner::checkFieldLine(std::string_view line) {
     }
     std::size_t i = 0;
     while (i < line.size() && line[i] != ':') {
-        if (!isTokenChar(static_cast<unsigned char>(line[i]))) {
+        if (!model::isTokenChar(line[i])) {
             // Includes whitespace between the name and the colon (RFC 9112 5.1: must be 400).
             fail("invalid character in a header field name");
             return false;

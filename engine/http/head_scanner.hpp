@@ -44,7 +44,4 @@ private:
     std::string_view m_problem;
 };
 
-// RFC 9110 5.6.2 token characters.
-bool isTokenChar(unsigned char c);
-
 } // namespace gaetwae::engine::http

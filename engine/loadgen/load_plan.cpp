@@ -12,16 +12,8 @@ std::chrono::milliseconds LoadPlan::length() const {
     switch (model) {
     case Model::Closed:
         return duration;
-    case Model::Open: {
-        if (schedule.empty()) {
-            return duration;
-        }
-        std::chrono::milliseconds total{0};
-        for (const auto& step : schedule) {
-            total += step.duration;
-        }
-        return total;
-    }
+    case Model::Open:
+        return schedule.empty() ? duration : loadtest::scheduleLength(schedule);
     case Model::Replay:
         if (replay.empty()) {
             return std::chrono::milliseconds{0};
@@ -34,16 +26,7 @@ std::chrono::milliseconds LoadPlan::length() const {
 }
 
 double LoadPlan::rateAt(std::chrono::milliseconds offset) const {
-    for (const auto& step : schedule) {
-        if (offset < step.duration) {
-            const double share = step.duration.count() == 0
-                                     ? 0.0
-                                     : static_cast<double>(offset.count()) / static_cast<double>(step.duration.count());
-            return step.fromRps + (step.toRps - step.fromRps) * share;
-        }
-        offset -= step.duration;
-    }
-    return 0.0;
+    return loadtest::scheduleRateAt(schedule, offset);
 }
 
 double LoadPlan::dueIn(std::int64_t second) const {

@@ -1,5 +1,6 @@
 #include "shared/loadtest/plan.hpp"
 
+#include "shared/model/http_token.hpp"
 #include "shared/model/json_reader.hpp"
 
 #include <array>
@@ -43,10 +44,6 @@ std::string formatRate(double rps) {
     std::ostringstream out;
     out << rps;
     return out.str();
-}
-
-bool isToken(const std::string& text) {
-    return !text.empty() && text.find_first_of(" \t\r\n\"(),/:;<=>?@[\\]{}") == std::string::npos;
 }
 
 } // namespace
@@ -121,17 +118,33 @@ std::string formatSchedule(const std::vector<RateStep>& steps) {
     return out;
 }
 
+model::Duration scheduleLength(const std::vector<RateStep>& steps) {
+    model::Duration total{0};
+    for (const auto& step : steps) {
+        total += step.duration;
+    }
+    return total;
+}
+
+double scheduleRateAt(const std::vector<RateStep>& steps, model::Duration offset) {
+    for (const auto& step : steps) {
+        if (offset < step.duration) {
+            const double share = step.duration.count() == 0
+                                     ? 0.0
+                                     : static_cast<double>(offset.count()) / static_cast<double>(step.duration.count());
+            return step.fromRps + (step.toRps - step.fromRps) * share;
+        }
+        offset -= step.duration;
+    }
+    return 0.0;
+}
+
 model::Duration LoadTestPlan::length() const {
     switch (model) {
     case Model::Closed:
         return duration;
-    case Model::Open: {
-        model::Duration total{0};
-        for (const auto& step : schedule) {
-            total += step.duration;
-        }
-        return total;
-    }
+    case Model::Open:
+        return scheduleLength(schedule);
     case Model::Replay:
         break;
     }
@@ -139,14 +152,7 @@ model::Duration LoadTestPlan::length() const {
 }
 
 double LoadTestPlan::rateAt(model::Duration offset) const {
-    for (const auto& step : schedule) {
-        if (offset < step.duration) {
-            const double share = static_cast<double>(offset.count()) / static_cast<double>(step.duration.count());
-            return step.fromRps + (step.toRps - step.fromRps) * share;
-        }
-        offset -= step.duration;
-    }
-    return 0.0;
+    return scheduleRateAt(schedule, offset);
 }
 
 std::optional<TargetUrl> parseTargetUrl(const std::string& url) {
@@ -269,7 +275,7 @@ bool fromJson(const nlohmann::json& value, LoadTestPlan& out, model::Diagnostics
         if (!r.valid()) {
             return request;
         }
-        if (r.readString("method", request.method) && !isToken(request.method)) {
+        if (r.readString("method", request.method) && !model::isToken(request.method)) {
             diagnostics.error(r.pointerOf("method"), "not an HTTP method: '" + request.method + "'");
         }
         if (r.readString("path", request.path) && !request.path.empty() &&
@@ -281,7 +287,7 @@ bool fromJson(const nlohmann::json& value, LoadTestPlan& out, model::Diagnostics
                 diagnostics.error(r.pointerOf("headers"), "expected an object of header names to values");
             } else {
                 for (const auto& [name, v] : headers->items()) {
-                    if (!isToken(name) || !v.is_string() ||
+                    if (!model::isToken(name) || !v.is_string() ||
                         v.get<std::string>().find_first_of("\r\n") != std::string::npos) {
                         diagnostics.error(model::childPointer(r.pointerOf("headers"), name),
                                           "expected a header name with a one-line string value");

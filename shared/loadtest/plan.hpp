@@ -27,6 +27,9 @@ struct RateStep {
 // names the step and what is wrong with it.
 bool parseSchedule(const std::string& text, std::vector<RateStep>& out, std::string& error);
 std::string formatSchedule(const std::vector<RateStep>& steps);
+model::Duration scheduleLength(const std::vector<RateStep>& steps);
+// Requests/s due at `offset` into the schedule (linear within a ramp); 0 past its end.
+double scheduleRateAt(const std::vector<RateStep>& steps, model::Duration offset);
 
 // One kind of request in the mix, picked with probability weight / sum of weights. An empty
 // path means the target URL's path.

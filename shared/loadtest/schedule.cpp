@@ -1,5 +1,6 @@
 #include "shared/loadtest/schedule.hpp"
 
+#include "shared/model/http_token.hpp"
 #include "shared/model/json_reader.hpp"
 
 #include <algorithm>
@@ -8,17 +9,6 @@
 #include <ostream>
 
 namespace gaetwae::loadtest {
-
-namespace {
-
-bool validToken(const std::string& text) {
-    // RFC 9110 token characters: what a method or header name may contain.
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    });
-}
-
-} // namespace
 
 nlohmann::json toJson(const ScheduleEntry& entry) {
     nlohmann::json headers = nlohmann::json::object();
@@ -40,7 +30,7 @@ bool fromJson(const nlohmann::json& value, ScheduleEntry& out, const std::string
         return false;
     }
     reader.readInteger("offsetUs", out.offsetUs, 0, std::int64_t{86'400} * 1'000'000 * 366, true);
-    if (reader.readString("method", out.method, true) && !validToken(out.method)) {
+    if (reader.readString("method", out.method, true) && !model::isToken(out.method)) {
         diagnostics.error(reader.pointerOf("method"), "not an HTTP method: '" + out.method + "'");
     }
     if (reader.readString("target", out.target, true) && (out.target.empty() || out.target[0] != '/' ||
@@ -53,7 +43,7 @@ bool fromJson(const nlohmann::json& value, ScheduleEntry& out, const std::string
         } else {
             out.headers.clear();
             for (const auto& [name, v] : headers->items()) {
-                if (!validToken(name) || !v.is_string() ||
+                if (!model::isToken(name) || !v.is_string() ||
                     v.get<std::string>().find_first_of("\r\n") != std::string::npos) {
                     diagnostics.error(model::childPointer(reader.pointerOf("headers"), name),
                                       "expected a header name with a one-line string value");

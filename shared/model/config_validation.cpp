@@ -1,6 +1,7 @@
 #include "shared/model/config_validation.hpp"
 
 #include "shared/model/address.hpp"
+#include "shared/model/http_token.hpp"
 
 #include <map>
 #include <set>
@@ -9,12 +10,6 @@
 namespace gaetwae::model {
 
 namespace {
-
-bool isTokenChar(char c) {
-    // RFC 9110 tchar
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 bool isValidHostPattern(std::string_view host) {
     if (host.empty() || host.size() > 253) {
@@ -140,11 +135,7 @@ void validateRateLimits(const GatewayConfig& config, Diagnostics& d) {
             const auto& limit = route.rateLimits[i];
             const auto pointer = childPointer(childPointer(childPointer("/routes", r), "rate_limit"), i);
             if (limit.key == RateLimitKeyKind::Header) {
-                bool ok = !limit.keyName.empty();
-                for (const char c : limit.keyName) {
-                    ok = ok && isTokenChar(c);
-                }
-                if (!ok) {
+                if (!isToken(limit.keyName)) {
                     d.error(pointer + "/key", "'" + limit.keyName + "' is not a valid header name");
                 }
             }
@@ -204,11 +195,7 @@ void validateAdmin(const GatewayConfig& config, Diagnostics& d) {
 
 void validateHeaders(const GatewayConfig& config, Diagnostics& d) {
     const auto& name = config.headers.requestIdHeader;
-    bool ok = !name.empty();
-    for (const char c : name) {
-        ok = ok && isTokenChar(c);
-    }
-    if (!ok) {
+    if (!isToken(name)) {
         d.error("/headers/request_id_header", "'" + name + "' is not a valid header name");
     }
     for (const char c : config.headers.via) {
