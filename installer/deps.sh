@@ -7,7 +7,7 @@ PACKAGES="
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
-  libssl-dev zlib1g-dev libbrotli-dev libsqlite3-dev sqlite3
+  libssl-dev zlib1g-dev libbrotli-dev libsqlite3-dev sqlite3 libhiredis-dev redis-server
   qt6-base-dev qt6-base-dev-tools qt6-charts-dev qt6-websockets-dev libqt6opengl6-dev libxkbcommon-dev
   libqt6sql6-sqlite qt6-qpa-plugins libgl-dev
   wrk haproxy nginx procps util-linux
@@ -30,8 +30,9 @@ if [ -n "$missing" ]; then
     $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 
-# The distribution packages enable services we only run on demand (benchmarks, tests).
-for svc in nginx haproxy; do
+# The distribution packages enable services we only run on demand (benchmarks, tests: the
+# distributed rate-limit tests start their own redis-server on a free loopback port).
+for svc in nginx haproxy redis-server; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled "$svc" >/dev/null 2>&1; then
         systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi
