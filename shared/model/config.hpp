@@ -1,11 +1,13 @@
 #pragma once
 
 #include "shared/model/pool_config.hpp"
+#include "shared/model/transform_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -62,6 +64,11 @@ struct RouteConfig {
     bool hasRetry = false;     // the route overrides its pool's retry policy
     RetryConfig retry;
     std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
+    HeaderEditConfig requestHeaders;  // edits of the request sent upstream
+    HeaderEditConfig responseHeaders; // edits of the response sent to the client
+    std::vector<std::string> hideHeaders; // backend response fields dropped (Server, X-Powered-By ...)
+    std::optional<CorsConfig> cors;
+    std::optional<CompressionConfig> compression; // unset: the document's compression default
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;
@@ -166,6 +173,7 @@ struct GatewayConfig {
     AdminConfig admin;
     std::vector<RouteConfig> routes;
     std::vector<PoolConfig> pools;
+    std::optional<CompressionConfig> compression; // default of routes without their own
 
     bool operator==(const GatewayConfig&) const = default;
 

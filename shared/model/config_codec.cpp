@@ -2,6 +2,7 @@
 
 #include "shared/model/config_validation.hpp"
 #include "shared/model/rate_limit.hpp"
+#include "shared/model/transform_codec.hpp"
 
 namespace gaetwae::model {
 
@@ -176,6 +177,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readList("rate_limit", route.rateLimits, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
     });
+    decodeRouteTransforms(r, route);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -227,6 +229,7 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     r.readList("pools", config.pools, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodePool(item, pointer, diagnostics, unknownKeys);
     });
+    decodeCompression(r, config.compression);
     r.finish();
     if (diagnostics.empty()) {
         // Cross-field rules only make sense once every field decoded; otherwise they would
@@ -261,6 +264,7 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
         }
         out["rate_limit"] = limits;
     }
+    encodeRouteTransforms(route, out);
     return withExtra(std::move(out), route.extra);
 }
 
@@ -326,6 +330,9 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
         pools.push_back(encodePool(pool));
     }
     out["pools"] = pools;
+    if (config.compression) {
+        out["compression"] = encodeCompression(*config.compression);
+    }
     return out;
 }
 

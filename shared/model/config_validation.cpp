@@ -2,6 +2,7 @@
 
 #include "shared/model/address.hpp"
 #include "shared/model/http_token.hpp"
+#include "shared/model/transform_codec.hpp"
 
 #include <map>
 #include <set>
@@ -227,6 +228,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validatePools(config, diagnostics);
     validateRoutes(config, diagnostics);
     validateRateLimits(config, diagnostics);
+    validateTransforms(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {
