@@ -120,6 +120,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         return nullptr;
     }
     snapshot->rateLimits = registry.rateLimits().bind(config);
+    snapshot->transforms = policy::compileRouteTransforms(config);
     return snapshot;
 }
 

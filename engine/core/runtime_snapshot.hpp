@@ -6,6 +6,7 @@
 #include "engine/http/header_rules.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
@@ -46,6 +47,8 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    // By route index; nullptr for a route without header edits, CORS or compression.
+    std::vector<std::shared_ptr<const policy::RouteTransforms>> transforms;
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,

@@ -5,6 +5,7 @@
 #include "engine/balancing/balancer.hpp"
 #include "engine/net/worker.hpp"
 #include "engine/policy/rate_limit_check.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
 
 #include <boost/beast/http/error.hpp>
@@ -212,6 +213,14 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             Plan p = plan(parser, *routing, x);
+            if (!p.error && m_request.method == bhttp::verb::options) [[unlikely]] {
+                // A CORS preflight is the gateway's to answer: it never reaches a backend.
+                const auto& transforms = routing->snapshot->transforms[static_cast<std::size_t>(x.routeIndex)];
+                if (transforms && transforms->cors && policy::CorsPolicy::isPreflight(m_request.headers)) {
+                    keepAlive = co_await answerPreflight(*transforms->cors, parser.keep_alive(), *routing, x);
+                    continue;
+                }
+            }
             if (!p.error && !routing->snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)].empty() &&
                 limitRate(*routing, p.target, x)) {
                 p.error = ProxyError::RateLimited;
