@@ -495,7 +495,7 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
     close = close || m_worker.draining();
     const ErrorInfo& info = describe(error);
     writeErrorResponse(error, x.requestId, detail, routing.snapshot->headerPolicy, close, m_responseHead,
-                       x.rateLimitLines);
+                       errorExtraLines(error, routing, x));
     x.status = info.status;
     x.error = info.code;
     error_code ec;

@@ -139,6 +139,9 @@ private:
                                                  const policy::TransformVariables& variables, bool bodiless,
                                                  std::optional<std::uint64_t> contentLength,
                                                  policy::HeaderEditPass& pass);
+    // Header lines for a gateway error: the rate limit lines, plus the CORS lines of a CORS
+    // route so a page can read the error (a browser hides a response without them).
+    std::string_view errorExtraLines(ProxyError error, const net::WorkerRouting& routing, const Exchange& x);
     // Relays the response body through `encoder` (chunked to HTTP/1.1 clients), head first.
     Task<PumpResult> relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
                                   bool chunkOut, std::chrono::milliseconds readTimeout,

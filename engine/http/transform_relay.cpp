@@ -48,6 +48,20 @@ Task<bool> DownstreamSession::answerPreflight(const policy::CorsPolicy& cors, bo
     co_return !ec && !close;
 }
 
+std::string_view DownstreamSession::errorExtraLines(ProxyError error, const net::WorkerRouting& routing,
+                                                    const Exchange& x) {
+    if (x.routeIndex < 0 || error == ProxyError::CorsRejected) {
+        return x.rateLimitLines;
+    }
+    const auto& transforms = routing.snapshot->transforms[static_cast<std::size_t>(x.routeIndex)];
+    if (!transforms || !transforms->cors) {
+        return x.rateLimitLines;
+    }
+    m_extraLines.assign(x.rateLimitLines);
+    transforms->cors->appendResponseLines(m_request.headers.get(bhttp::field::origin), m_extraLines);
+    return m_extraLines;
+}
+
 std::unique_ptr<BodyEncoder> DownstreamSession::prepareResponse(
     const policy::RouteTransforms& transforms, const policy::TransformVariables& variables, bool bodiless,
     std::optional<std::uint64_t> contentLength, policy::HeaderEditPass& pass) {

@@ -38,8 +38,7 @@ CorsPolicy::CorsPolicy(const model::CorsConfig& config)
         if (origin == "*") {
             m_any = true;
         } else if (wildcard != std::string::npos) {
-            m_suffixes.push_back(origin.substr(0, wildcard + 3)); // "https://"
-            m_suffixes.push_back(origin.substr(wildcard + 4));    // ".example.com"
+            m_wildcards.push_back({origin.substr(0, wildcard + 3), origin.substr(wildcard + 4)});
         } else {
             m_exact.push_back(origin);
         }
@@ -65,9 +64,7 @@ bool CorsPolicy::allows(std::string_view origin) const {
             return true;
         }
     }
-    for (std::size_t i = 0; i + 1 < m_suffixes.size(); i += 2) {
-        const std::string& scheme = m_suffixes[i];
-        const std::string& suffix = m_suffixes[i + 1];
+    for (const auto& [scheme, suffix] : m_wildcards) {
         // At least one label before the suffix: "https://a.example.com", not "https://.example.com".
         if (origin.size() > scheme.size() + suffix.size() && equalsIgnoreCase(origin.substr(0, scheme.size()), scheme) &&
             equalsIgnoreCase(origin.substr(origin.size() - suffix.size()), suffix) &&

@@ -37,8 +37,12 @@ private:
     bool allowsMethod(std::string_view method) const;
     bool allowsHeader(std::string_view name) const;
 
-    std::vector<std::string> m_exact;    // whole origins
-    std::vector<std::string> m_suffixes; // "https://*.example.com" as {"https://", ".example.com"} pairs, flattened
+    struct Wildcard {
+        std::string scheme; // "https://"
+        std::string suffix; // ".example.com"
+    };
+    std::vector<std::string> m_exact; // whole origins
+    std::vector<Wildcard> m_wildcards;
     bool m_any = false;
     bool m_credentials = false;
     bool m_anyHeader = false;

@@ -1,5 +1,6 @@
 #include "shared/model/header_template.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -18,19 +19,6 @@ constexpr std::array<std::pair<std::string_view, HeaderVariable>, 9> kVariables{
     {"path", HeaderVariable::Path},
     {"scheme", HeaderVariable::Scheme},
 }};
-
-bool sameIgnoringCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 bool fail(std::string* error, std::string message) {
     if (error != nullptr) {
@@ -89,6 +77,12 @@ std::optional<std::vector<TemplateSegment>> parseHeaderTemplate(std::string_view
     return segments;
 }
 
+bool sameFieldName(std::string_view a, std::string_view b) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
 bool isGatewayOwnedHeader(std::string_view name, std::string_view requestIdHeader) {
     static constexpr std::array<std::string_view, 13> kOwned{
         "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",      "Proxy-Connection",
@@ -96,11 +90,11 @@ bool isGatewayOwnedHeader(std::string_view name, std::string_view requestIdHeade
         "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
     };
     for (const auto owned : kOwned) {
-        if (sameIgnoringCase(owned, name)) {
+        if (sameFieldName(owned, name)) {
             return true;
         }
     }
-    return sameIgnoringCase(name, requestIdHeader);
+    return sameFieldName(name, requestIdHeader);
 }
 
 } // namespace gaetwae::model

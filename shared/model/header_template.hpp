@@ -23,6 +23,9 @@ struct TemplateSegment {
 // that cannot be in a header value (CR, LF, NUL, other controls but tab); `error` says which.
 std::optional<std::vector<TemplateSegment>> parseHeaderTemplate(std::string_view text, std::string* error = nullptr);
 
+// Header field names compare ASCII case-insensitively.
+bool sameFieldName(std::string_view a, std::string_view b);
+
 // The names the gateway writes itself (framing, hop-by-hop, Host, Via, X-Forwarded-*): a route
 // cannot set, add or remove them. `requestIdHeader` is the configured request id field.
 bool isGatewayOwnedHeader(std::string_view name, std::string_view requestIdHeader);

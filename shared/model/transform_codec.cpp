@@ -60,12 +60,6 @@ nlohmann::json encodeHeaderEdits(const HeaderEditConfig& edits) {
     return out;
 }
 
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x) == (y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y);
-           });
-}
-
 void validateHeaderName(const std::string& name, const std::string& pointer, std::string_view requestIdHeader,
                         Diagnostics& d) {
     if (!isToken(name)) {
@@ -94,7 +88,7 @@ void validateHeaderEdits(const HeaderEditConfig& edits, const std::string& point
         const auto itemPointer = childPointer(pointer + "/remove", i);
         validateHeaderName(name, itemPointer, requestIdHeader, d);
         for (const auto& [setName, value] : edits.set) {
-            if (equalsIgnoringCase(setName, name)) {
+            if (sameFieldName(setName, name)) {
                 d.error(itemPointer, "'" + name + "' is both set and removed");
             }
         }
