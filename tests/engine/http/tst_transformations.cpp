@@ -335,6 +335,29 @@ private slots:
         QCOMPARE(preflight->headerCount("Access-Control-Max-Age"), std::size_t(0));
     }
 
+    void gatewayErrorsOfACorsRouteAreReadableByAllowedPages() {
+        const std::string yaml = "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
+                                 "routes:\n  - name: api\n    match: {path_prefix: /api}\n    pool: p\n" +
+                                 kCors +
+                                 fmt::format("pools:\n  - name: p\n    instances:\n"
+                                             "      - {{id: gone, address: \"127.0.0.1:{}\"}}\n",
+                                             closedPort());
+        TestGateway gateway(yaml);
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        TestClient client(gateway.port());
+        const auto allowed = client.request("GET", "/api/x", {{"Origin", "https://app.example.com"}});
+        QVERIFY2(allowed, client.error().c_str());
+        QCOMPARE(allowed->status, 502);
+        QCOMPARE(allowed->json()["error"].get<std::string>(), std::string("upstream_connect_failed"));
+        QCOMPARE(allowed->header("Access-Control-Allow-Origin"), std::string("https://app.example.com"));
+        QCOMPARE(allowed->header("Access-Control-Allow-Credentials"), std::string("true"));
+        QCOMPARE(allowed->header("Vary"), std::string("Origin"));
+        const auto other = client.request("GET", "/api/x", {{"Origin", "https://evil.com"}});
+        QVERIFY2(other, client.error().c_str());
+        QCOMPARE(other->status, 502);
+        QCOMPARE(other->headerCount("Access-Control-Allow-Origin"), std::size_t(0));
+    }
+
     void adminRouteChangesCarryTransformsAndApplyLive() {
         FakeBackend backend("b");
         TestGateway gateway(yamlWith(backend, ""));
