@@ -85,8 +85,8 @@ private:
             out.resize(used + kOutStep);
             std::size_t availableOut = kOutStep;
             auto* nextOut = reinterpret_cast<std::uint8_t*>(out.data() + used);
-            const bool ok =
-                BrotliEncoderCompressStream(m_state, operation, &availableIn, &nextIn, &availableOut, &nextOut, nullptr);
+            const bool ok = BrotliEncoderCompressStream(m_state, operation, &availableIn, &nextIn,
+                                                        &availableOut, &nextOut, nullptr);
             out.resize(used + kOutStep - availableOut);
             if (!ok) {
                 return false;

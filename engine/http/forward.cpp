@@ -683,10 +683,11 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
 
     PumpResult relayed = PumpResult::Done;
     if (encoder) {
+        connection->buffer.reserve(kStreamBuffer);
         relayed = co_await relayEncoded(rp, *connection, *encoder, response.framing == BodyFraming::Chunked,
                                         timeouts.upstreamResponse, timeouts.clientSend, x.bytesOut);
     } else if (upstreamFraming == BodyFraming::None ||
-        (upstreamFraming == BodyFraming::ContentLength && connection->buffer.size() >= response.contentLength)) {
+               (upstreamFraming == BodyFraming::ContentLength && connection->buffer.size() >= response.contentLength)) {
         // Fast path, the common case for API responses: the whole body is already buffered.
         // Parse it in place and send head and body with one write, no relay loop.
         m_sink.reset();

@@ -18,7 +18,8 @@ Task<bool> DownstreamSession::answerPreflight(const policy::CorsPolicy& cors, bo
     m_extraLines.clear();
     const std::string_view refusal = cors.preflight(m_request.headers, m_extraLines);
     if (!refusal.empty()) {
-        co_return co_await replyError(ProxyError::CorsRejected, refusal, routing, x, m_unreadInput || !keepAlive);
+        co_return co_await replyError(ProxyError::CorsRejected, refusal, routing, x,
+                                      m_unreadInput || !keepAlive);
     }
     if (m_closing || !m_socket.is_open()) {
         co_return false;
@@ -62,9 +63,11 @@ std::string_view DownstreamSession::errorExtraLines(ProxyError error, const net:
     return m_extraLines;
 }
 
-std::unique_ptr<BodyEncoder> DownstreamSession::prepareResponse(
-    const policy::RouteTransforms& transforms, const policy::TransformVariables& variables, bool bodiless,
-    std::optional<std::uint64_t> contentLength, policy::HeaderEditPass& pass) {
+std::unique_ptr<BodyEncoder> DownstreamSession::prepareResponse(const policy::RouteTransforms& transforms,
+                                                                const policy::TransformVariables& variables,
+                                                                bool bodiless,
+                                                                std::optional<std::uint64_t> contentLength,
+                                                                policy::HeaderEditPass& pass) {
     pass.rules = transforms.response.empty() ? nullptr : &transforms.response;
     pass.variables = &variables;
     if (transforms.cors) {
@@ -74,19 +77,21 @@ std::unique_ptr<BodyEncoder> DownstreamSession::prepareResponse(
     if (!transforms.compression) {
         return nullptr;
     }
-    const auto decision =
-        transforms.compression->decide(m_request.headers, m_response.status, m_response.headers, bodiless, contentLength);
+    const auto decision = transforms.compression->decide(m_request.headers, m_response.status,
+                                                         m_response.headers, bodiless, contentLength);
     if (decision.varies) {
         m_extraLines.append("Vary: Accept-Encoding\r\n");
     }
-    auto encoder = decision.algorithm ? BodyEncoder::create(*decision.algorithm, transforms.compression->level())
-                                      : nullptr;
+    auto encoder = decision.algorithm
+                       ? BodyEncoder::create(*decision.algorithm, transforms.compression->level())
+                       : nullptr;
     if (!encoder) {
         return nullptr; // not negotiated, or no memory for a coder: the body goes as it is
     }
     pass.replaceEncoding = true;
-    m_extraLines.append(*decision.algorithm == model::CompressionAlgorithm::Brotli ? "Content-Encoding: br\r\n"
-                                                                                     : "Content-Encoding: gzip\r\n");
+    m_extraLines.append(*decision.algorithm == model::CompressionAlgorithm::Brotli
+                            ? "Content-Encoding: br\r\n"
+                            : "Content-Encoding: gzip\r\n");
     if (const auto etag = m_response.headers.get(bhttp::field::etag)) {
         // Other bytes than the backend's: a strong validator would promise byte equality (RFC 9110 8.8.1).
         m_extraLines.append("ETag: ");
@@ -99,11 +104,10 @@ std::unique_ptr<BodyEncoder> DownstreamSession::prepareResponse(
     return encoder;
 }
 
-Task<DownstreamSession::PumpResult> DownstreamSession::relayEncoded(ResponseParser& parser,
-                                                                    UpstreamConnection& connection,
-                                                                    BodyEncoder& encoder, bool chunkOut,
-                                                                    milliseconds readTimeout,
-                                                                    milliseconds writeTimeout, std::uint64_t& moved) {
+Task<DownstreamSession::PumpResult>
+DownstreamSession::relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
+                                bool chunkOut, milliseconds readTimeout, milliseconds writeTimeout,
+                                std::uint64_t& moved) {
     // Like pump(), but each batch of body pieces goes through the encoder (which copies them, so
     // the read buffer is free again at once). The coder is flushed whenever the relay is about to
     // wait for the backend: a streamed response reaches the client as it is produced.
@@ -152,10 +156,12 @@ Task<DownstreamSession::PumpResult> DownstreamSession::relayEncoded(ResponsePars
         }
         if (!m_encoded.empty()) {
             if (chunkOut) {
-                auto [end, error] = std::to_chars(sizeLine.data(), sizeLine.data() + 16, m_encoded.size(), 16);
+                auto [end, error] =
+                    std::to_chars(sizeLine.data(), sizeLine.data() + 16, m_encoded.size(), 16);
                 *end++ = '\r';
                 *end++ = '\n';
-                out.push(asio::const_buffer(sizeLine.data(), static_cast<std::size_t>(end - sizeLine.data())));
+                out.push(
+                    asio::const_buffer(sizeLine.data(), static_cast<std::size_t>(end - sizeLine.data())));
             }
             out.push(m_encoded);
             if (chunkOut) {

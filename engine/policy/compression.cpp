@@ -4,8 +4,8 @@
 
 namespace gaetwae::engine::policy {
 
-using http::bhttp::field;
 using http::equalsIgnoreCase;
+using http::bhttp::field;
 
 namespace {
 
@@ -34,8 +34,8 @@ std::pair<std::string_view, int> parseCoding(std::string_view item) {
         if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
             // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
             const std::string_view value = param.substr(2);
-            if (value.empty() || (value[0] != '0' && value[0] != '1') || (value.size() > 1 && value[1] != '.') ||
-                value.size() > 5) {
+            if (value.empty() || (value[0] != '0' && value[0] != '1') ||
+                (value.size() > 1 && value[1] != '.') || value.size() > 5) {
                 return {coding, -1};
             }
             q = (value[0] - '0') * 1000;
@@ -67,8 +67,9 @@ bool namesAlgorithm(std::string_view coding, model::CompressionAlgorithm algorit
 
 } // namespace
 
-std::optional<model::CompressionAlgorithm> negotiateEncoding(const http::HeaderBlock& headers,
-                                                             const std::vector<model::CompressionAlgorithm>& algorithms) {
+std::optional<model::CompressionAlgorithm>
+negotiateEncoding(const http::HeaderBlock& headers,
+                  const std::vector<model::CompressionAlgorithm>& algorithms) {
     std::optional<model::CompressionAlgorithm> best;
     int bestQ = 0;
     for (const auto algorithm : algorithms) {
@@ -142,7 +143,8 @@ CompressionPolicy::Decision CompressionPolicy::decide(const http::HeaderBlock& r
         }
     }
     const auto contentType = response.get(field::content_type);
-    if (noTransform || !contentType || !typeListed(*contentType) || (contentLength && *contentLength < m_minSize)) {
+    if (noTransform || !contentType || !typeListed(*contentType) ||
+        (contentLength && *contentLength < m_minSize)) {
         return decision;
     }
     decision.varies = true;

@@ -15,8 +15,9 @@ namespace gaetwae::engine::policy {
 // wins, ties go to the earlier algorithm; a coding not listed takes the q of "*" when present,
 // q=0 refuses. Without any Accept-Encoding field nothing is chosen (many clients that omit it
 // cannot decode). `headers` may carry several Accept-Encoding fields: they form one list.
-std::optional<model::CompressionAlgorithm> negotiateEncoding(const http::HeaderBlock& headers,
-                                                             const std::vector<model::CompressionAlgorithm>& algorithms);
+std::optional<model::CompressionAlgorithm>
+negotiateEncoding(const http::HeaderBlock& headers,
+                  const std::vector<model::CompressionAlgorithm>& algorithms);
 
 // A route's compression rules, precompiled.
 class CompressionPolicy {

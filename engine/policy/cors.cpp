@@ -9,7 +9,8 @@ using http::equalsIgnoreCase;
 namespace {
 
 constexpr std::string_view kVaryOrigin = "Vary: Origin\r\n";
-constexpr std::string_view kVaryPreflight = "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers\r\n";
+constexpr std::string_view kVaryPreflight =
+    "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers\r\n";
 
 std::string joined(std::string_view name, const std::vector<std::string>& values) {
     if (values.empty()) {
@@ -66,10 +67,12 @@ bool CorsPolicy::allows(std::string_view origin) const {
     }
     for (const auto& [scheme, suffix] : m_wildcards) {
         // At least one label before the suffix: "https://a.example.com", not "https://.example.com".
-        if (origin.size() > scheme.size() + suffix.size() && equalsIgnoreCase(origin.substr(0, scheme.size()), scheme) &&
+        if (origin.size() > scheme.size() + suffix.size() &&
+            equalsIgnoreCase(origin.substr(0, scheme.size()), scheme) &&
             equalsIgnoreCase(origin.substr(origin.size() - suffix.size()), suffix) &&
             origin[scheme.size()] != '.') {
-            const std::string_view label = origin.substr(scheme.size(), origin.size() - scheme.size() - suffix.size());
+            const std::string_view label =
+                origin.substr(scheme.size(), origin.size() - scheme.size() - suffix.size());
             if (label.find_first_of("/:@") == std::string_view::npos) {
                 return true;
             }
@@ -102,8 +105,8 @@ bool CorsPolicy::allowsMethod(std::string_view method) const {
 }
 
 bool CorsPolicy::allowsHeader(std::string_view name) const {
-    static constexpr std::array<std::string_view, 4> kSafelisted{"accept", "accept-language", "content-language",
-                                                                 "content-type"};
+    static constexpr std::array<std::string_view, 4> kSafelisted{"accept", "accept-language",
+                                                                 "content-language", "content-type"};
     if (m_anyHeader) {
         return true;
     }
@@ -133,7 +136,8 @@ std::string_view CorsPolicy::preflight(const http::HeaderBlock& headers, std::st
     const std::string_view requested =
         headers.get(http::bhttp::field::access_control_request_headers).value_or(std::string_view());
     bool headersAllowed = true;
-    http::forEachToken(requested, [&](std::string_view name) { headersAllowed = headersAllowed && allowsHeader(name); });
+    http::forEachToken(requested,
+                       [&](std::string_view name) { headersAllowed = headersAllowed && allowsHeader(name); });
     if (!headersAllowed) {
         return "a requested header is not allowed for cross-origin requests";
     }

@@ -48,9 +48,9 @@ private:
     bool m_anyHeader = false;
     std::vector<std::string> m_methods;
     std::vector<std::string> m_headers;
-    std::string m_methodsLine;     // "Access-Control-Allow-Methods: GET, POST\r\n"
-    std::string m_exposeLine;      // empty when nothing is exposed
-    std::string m_maxAgeLine;      // empty without max_age
+    std::string m_methodsLine; // "Access-Control-Allow-Methods: GET, POST\r\n"
+    std::string m_exposeLine;  // empty when nothing is exposed
+    std::string m_maxAgeLine;  // empty without max_age
 };
 
 } // namespace gaetwae::engine::policy

@@ -39,10 +39,12 @@ HeaderEdits::HeaderEdits(const model::HeaderEditConfig& config, const std::vecto
     }
     for (const auto& [name, value] : config.set) {
         m_dropped.push_back(name);
-        m_lines.push_back(Line{name + ": ", model::parseHeaderTemplate(value).value_or(std::vector<model::TemplateSegment>{})});
+        m_lines.push_back(Line{
+            name + ": ", model::parseHeaderTemplate(value).value_or(std::vector<model::TemplateSegment>{})});
     }
     for (const auto& [name, value] : config.add) {
-        m_lines.push_back(Line{name + ": ", model::parseHeaderTemplate(value).value_or(std::vector<model::TemplateSegment>{})});
+        m_lines.push_back(Line{
+            name + ": ", model::parseHeaderTemplate(value).value_or(std::vector<model::TemplateSegment>{})});
     }
 }
 
@@ -59,7 +61,8 @@ void HeaderEdits::append(std::string& out, const TransformVariables& variables) 
     for (const auto& line : m_lines) {
         out.append(line.prefix);
         for (const auto& segment : line.value) {
-            out.append(segment.variable ? variables.value(*segment.variable) : std::string_view(segment.literal));
+            out.append(segment.variable ? variables.value(*segment.variable)
+                                        : std::string_view(segment.literal));
         }
         out.append("\r\n");
     }

@@ -18,7 +18,7 @@ struct TransformVariables {
     std::string_view instance; // empty until an instance is chosen
     std::string_view host;     // as the client sent it (Host or the absolute-form authority)
     std::string_view method;
-    std::string_view path;     // as the client sent it, before rewrites, without the query
+    std::string_view path; // as the client sent it, before rewrites, without the query
     std::string_view scheme = "http";
 
     std::string_view value(model::HeaderVariable variable) const;
@@ -52,8 +52,9 @@ private:
 struct HeaderEditPass {
     const HeaderEdits* rules = nullptr;
     const TransformVariables* variables = nullptr;
-    bool replaceCors = false;     // a CORS route: the gateway writes every Access-Control-* field
-    bool replaceEncoding = false; // compressing: ETag comes back weak, ranges no longer apply, our Content-Encoding
+    bool replaceCors = false; // a CORS route: the gateway writes every Access-Control-* field
+    bool replaceEncoding =
+        false; // compressing: ETag comes back weak, ranges no longer apply, our Content-Encoding
 
     bool drops(std::string_view name) const;
     void append(std::string& out) const;

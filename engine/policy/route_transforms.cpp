@@ -2,7 +2,8 @@
 
 namespace gaetwae::engine::policy {
 
-std::vector<std::shared_ptr<const RouteTransforms>> compileRouteTransforms(const model::GatewayConfig& config) {
+std::vector<std::shared_ptr<const RouteTransforms>>
+compileRouteTransforms(const model::GatewayConfig& config) {
     std::vector<std::shared_ptr<const RouteTransforms>> compiled;
     compiled.reserve(config.routes.size());
     for (const auto& route : config.routes) {

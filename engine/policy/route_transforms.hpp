@@ -20,6 +20,7 @@ struct RouteTransforms {
 };
 
 // By route index; nullptr for a route that transforms nothing, so its requests pay one check.
-std::vector<std::shared_ptr<const RouteTransforms>> compileRouteTransforms(const model::GatewayConfig& config);
+std::vector<std::shared_ptr<const RouteTransforms>>
+compileRouteTransforms(const model::GatewayConfig& config);
 
 } // namespace gaetwae::engine::policy

@@ -85,9 +85,19 @@ bool sameFieldName(std::string_view a, std::string_view b) {
 
 bool isGatewayOwnedHeader(std::string_view name, std::string_view requestIdHeader) {
     static constexpr std::array<std::string_view, 13> kOwned{
-        "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",      "Proxy-Connection",
-        "TE",             "Trailer",           "Upgrade",    "Host",            "Via",
-        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+        "Content-Length",
+        "Transfer-Encoding",
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Connection",
+        "TE",
+        "Trailer",
+        "Upgrade",
+        "Host",
+        "Via",
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Host",
     };
     for (const auto owned : kOwned) {
         if (sameFieldName(owned, name)) {

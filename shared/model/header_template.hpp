@@ -12,7 +12,7 @@ namespace gaetwae::model {
 enum class HeaderVariable { ClientIp, RequestId, Route, Pool, Instance, Host, Method, Path, Scheme };
 
 struct TemplateSegment {
-    std::string literal;                   // used when `variable` is empty
+    std::string literal; // used when `variable` is empty
     std::optional<HeaderVariable> variable;
 
     bool operator==(const TemplateSegment&) const = default;
@@ -21,7 +21,8 @@ struct TemplateSegment {
 // "id=${request_id}; via ${route}" -> {"id="}, {RequestId}, {"; via "}, {Route}. A '$' not
 // followed by '{' is literal. nullopt on an unknown or unterminated reference or a character
 // that cannot be in a header value (CR, LF, NUL, other controls but tab); `error` says which.
-std::optional<std::vector<TemplateSegment>> parseHeaderTemplate(std::string_view text, std::string* error = nullptr);
+std::optional<std::vector<TemplateSegment>> parseHeaderTemplate(std::string_view text,
+                                                                std::string* error = nullptr);
 
 // Header field names compare ASCII case-insensitively.
 bool sameFieldName(std::string_view a, std::string_view b);

@@ -10,7 +10,8 @@ namespace gaetwae::model {
 namespace {
 
 // {Name: value, ...}: each value must be a string.
-void readHeaderMap(ObjectReader& r, std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+void readHeaderMap(ObjectReader& r, std::string_view key,
+                   std::vector<std::pair<std::string, std::string>>& out) {
     const nlohmann::json* value = r.member(key);
     if (value == nullptr) {
         return;
@@ -65,13 +66,14 @@ void validateHeaderName(const std::string& name, const std::string& pointer, std
     if (!isToken(name)) {
         d.error(pointer, "'" + name + "' is not a valid header name");
     } else if (isGatewayOwnedHeader(name, requestIdHeader)) {
-        d.error(pointer, "'" + name + "' is written by the gateway itself (framing, hop-by-hop, Host, Via, "
-                                      "X-Forwarded-*, the request id) and cannot be changed by a route");
+        d.error(pointer, "'" + name +
+                             "' is written by the gateway itself (framing, hop-by-hop, Host, Via, "
+                             "X-Forwarded-*, the request id) and cannot be changed by a route");
     }
 }
 
-void validateHeaderEdits(const HeaderEditConfig& edits, const std::string& pointer, std::string_view requestIdHeader,
-                         Diagnostics& d) {
+void validateHeaderEdits(const HeaderEditConfig& edits, const std::string& pointer,
+                         std::string_view requestIdHeader, Diagnostics& d) {
     for (const auto* fields : {&edits.set, &edits.add}) {
         const std::string listPointer = pointer + (fields == &edits.set ? "/set" : "/add");
         for (const auto& [name, value] : *fields) {
@@ -114,8 +116,8 @@ bool isValidOriginPattern(std::string_view origin) {
         return false;
     }
     for (const char c : authority) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':' ||
-                        c == '[' || c == ']';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                        c == ':' || c == '[' || c == ']';
         if (!ok) {
             return false; // upper case, a path, a trailing slash, a second wildcard
         }
@@ -125,32 +127,38 @@ bool isValidOriginPattern(std::string_view origin) {
 
 void validateCors(const CorsConfig& cors, const std::string& pointer, Diagnostics& d) {
     if (cors.allowOrigins.empty()) {
-        d.error(pointer + "/allow_origins", "list the allowed origins, e.g. [\"https://app.example.com\"] or [\"*\"]");
+        d.error(pointer + "/allow_origins",
+                "list the allowed origins, e.g. [\"https://app.example.com\"] or [\"*\"]");
     }
     for (std::size_t i = 0; i < cors.allowOrigins.size(); ++i) {
         const auto& origin = cors.allowOrigins[i];
         const auto itemPointer = childPointer(pointer + "/allow_origins", i);
         if (origin == "*") {
             if (cors.allowCredentials) {
-                d.error(itemPointer, "'*' cannot be combined with allow_credentials: true (browsers refuse it); "
-                                     "list the origins instead");
+                d.error(itemPointer,
+                        "'*' cannot be combined with allow_credentials: true (browsers refuse it); "
+                        "list the origins instead");
             }
         } else if (!isValidOriginPattern(origin)) {
-            d.error(itemPointer, "'" + origin + "' is not an origin: expected lower-case scheme://host[:port] without "
-                                                "a path, optionally scheme://*.domain");
+            d.error(itemPointer, "'" + origin +
+                                     "' is not an origin: expected lower-case scheme://host[:port] without "
+                                     "a path, optionally scheme://*.domain");
         }
     }
     for (std::size_t i = 0; i < cors.allowMethods.size(); ++i) {
         if (!isToken(cors.allowMethods[i])) {
-            d.error(childPointer(pointer + "/allow_methods", i), "'" + cors.allowMethods[i] + "' is not an HTTP method");
+            d.error(childPointer(pointer + "/allow_methods", i),
+                    "'" + cors.allowMethods[i] + "' is not an HTTP method");
         }
     }
     for (const auto* list : {&cors.allowHeaders, &cors.exposeHeaders}) {
-        const std::string listPointer = pointer + (list == &cors.allowHeaders ? "/allow_headers" : "/expose_headers");
+        const std::string listPointer =
+            pointer + (list == &cors.allowHeaders ? "/allow_headers" : "/expose_headers");
         for (std::size_t i = 0; i < list->size(); ++i) {
             const auto& name = (*list)[i];
             if (name == "*" && cors.allowCredentials) {
-                d.error(childPointer(listPointer, i), "'*' is not a wildcard when credentials are allowed; list the names");
+                d.error(childPointer(listPointer, i),
+                        "'*' is not a wildcard when credentials are allowed; list the names");
             } else if (!isToken(name)) {
                 d.error(childPointer(listPointer, i), "'" + name + "' is not a valid header name");
             }
@@ -174,8 +182,9 @@ void validateCompression(const CompressionConfig& compression, const std::string
         const bool ok = slash != std::string::npos && isToken(std::string_view(type).substr(0, slash)) &&
                         isToken(std::string_view(type).substr(slash + 1)) && type.substr(0, slash) != "*";
         if (!ok) {
-            d.error(childPointer(pointer + "/types", i), "'" + type + "' is not a media type: expected type/subtype "
-                                                                       "or type/*, e.g. text/* or application/json");
+            d.error(childPointer(pointer + "/types", i), "'" + type +
+                                                             "' is not a media type: expected type/subtype "
+                                                             "or type/*, e.g. text/* or application/json");
         }
     }
 }
@@ -288,7 +297,8 @@ void validateTransforms(const GatewayConfig& config, Diagnostics& d) {
         validateHeaderEdits(route.requestHeaders, pointer + "/request_headers", requestId, d);
         validateHeaderEdits(route.responseHeaders, pointer + "/response_headers", requestId, d);
         for (std::size_t i = 0; i < route.hideHeaders.size(); ++i) {
-            validateHeaderName(route.hideHeaders[i], childPointer(pointer + "/hide_headers", i), requestId, d);
+            validateHeaderName(route.hideHeaders[i], childPointer(pointer + "/hide_headers", i), requestId,
+                               d);
         }
         if (route.cors) {
             validateCors(*route.cors, pointer + "/cors", d);

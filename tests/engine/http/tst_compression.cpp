@@ -31,7 +31,8 @@ std::string textOf(std::size_t bytes) {
     std::string text;
     text.reserve(bytes + 64);
     for (std::size_t line = 0; text.size() < bytes; ++line) {
-        text += fmt::format("{{\"line\": {}, \"text\": \"the quick brown fox jumps over the lazy dog\"}}\n", line);
+        text += fmt::format("{{\"line\": {}, \"text\": \"the quick brown fox jumps over the lazy dog\"}}\n",
+                            line);
     }
     text.resize(bytes);
     return text;
@@ -86,8 +87,8 @@ public:
         while (m_ok && !m_finished) {
             std::size_t availableOut = out.size();
             auto* nextOut = reinterpret_cast<std::uint8_t*>(out.data());
-            const auto rc =
-                BrotliDecoderDecompressStream(m_brotli, &availableIn, &nextIn, &availableOut, &nextOut, nullptr);
+            const auto rc = BrotliDecoderDecompressStream(m_brotli, &availableIn, &nextIn, &availableOut,
+                                                          &nextOut, nullptr);
             decoded.append(out.data(), out.size() - availableOut);
             m_finished = rc == BROTLI_DECODER_RESULT_SUCCESS;
             m_ok = rc != BROTLI_DECODER_RESULT_ERROR;
@@ -187,18 +188,18 @@ Reply backendReply(const ReceivedRequest& request) {
     return textReply(kText);
 }
 
-std::string yamlWith(const FakeBackend& backend, const std::string& apiCompression, const std::string& global = "") {
+std::string yamlWith(const FakeBackend& backend, const std::string& apiCompression,
+                     const std::string& global = "") {
     return "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n" + global +
            "routes:\n"
            "  - name: api\n    match: {path_prefix: /api}\n    pool: p\n" +
-           apiCompression +
-           "  - name: plain\n    match: {path_prefix: /plain}\n    pool: p\n" +
+           apiCompression + "  - name: plain\n    match: {path_prefix: /plain}\n    pool: p\n" +
            fmt::format("pools:\n  - name: p\n    instances:\n      - {{id: a, address: \"{}\"}}\n",
                        backend.address());
 }
 
-const std::string kApiCompression =
-    "    compression: {algorithms: [br, gzip], min_size: 1KiB, types: [text/*, application/json], level: 5}\n";
+const std::string kApiCompression = "    compression: {algorithms: [br, gzip], min_size: 1KiB, types: "
+                                    "[text/*, application/json], level: 5}\n";
 
 // A backend that sends an event stream in two parts: the first at once, the second only after
 // release(). A client that decodes the first part before calling release() proves the gateway
@@ -211,7 +212,8 @@ public:
         address.sin_family = AF_INET;
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t size = sizeof address;
-        if (::bind(m_listener, reinterpret_cast<sockaddr*>(&address), size) == 0 && ::listen(m_listener, 4) == 0 &&
+        if (::bind(m_listener, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+            ::listen(m_listener, 4) == 0 &&
             ::getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
             m_port = ntohs(address.sin_port);
         }
@@ -303,13 +305,24 @@ private slots:
         QTest::addColumn<QString>("acceptEncoding");
         QTest::addColumn<QString>("target");
         QTest::addColumn<QString>("coding");
-        QTest::newRow("gzip, content-length") << "gzip" << "/api/text-cl" << "gzip";
-        QTest::newRow("gzip, chunked") << "gzip" << "/api/text-chunked" << "gzip";
-        QTest::newRow("br, content-length") << "br" << "/api/text-cl" << "br";
-        QTest::newRow("br, chunked") << "br" << "/api/text-chunked" << "br";
-        QTest::newRow("gzip, 3 MiB") << "gzip" << "/api/big-cl" << "gzip";
-        QTest::newRow("br, 3 MiB chunked, type with parameters") << "gzip, deflate, br" << "/api/big-chunked"
-                                                                  << "br";
+        QTest::newRow("gzip, content-length") << "gzip"
+                                              << "/api/text-cl"
+                                              << "gzip";
+        QTest::newRow("gzip, chunked") << "gzip"
+                                       << "/api/text-chunked"
+                                       << "gzip";
+        QTest::newRow("br, content-length") << "br"
+                                            << "/api/text-cl"
+                                            << "br";
+        QTest::newRow("br, chunked") << "br"
+                                     << "/api/text-chunked"
+                                     << "br";
+        QTest::newRow("gzip, 3 MiB") << "gzip"
+                                     << "/api/big-cl"
+                                     << "gzip";
+        QTest::newRow("br, 3 MiB chunked, type with parameters") << "gzip, deflate, br"
+                                                                 << "/api/big-chunked"
+                                                                 << "br";
     }
     void bodiesDecodeToTheBackendBytes() {
         QFETCH(QString, acceptEncoding);
@@ -321,8 +334,8 @@ private slots:
         TestClient client(gateway.port());
         const std::string expected = target.contains("big") ? kBig : kText;
         for (int round = 0; round < 2; ++round) { // the connection stays usable after a compressed response
-            const auto response =
-                client.request("GET", target.toStdString(), {{"Accept-Encoding", acceptEncoding.toStdString()}});
+            const auto response = client.request("GET", target.toStdString(),
+                                                 {{"Accept-Encoding", acceptEncoding.toStdString()}});
             QVERIFY2(response, client.error().c_str());
             QCOMPARE(response->status, 200);
             QCOMPARE(response->header("Content-Encoding"), coding.toStdString());
@@ -362,24 +375,42 @@ private slots:
     void qValuesChooseTheCoding_data() {
         QTest::addColumn<QString>("acceptEncoding"); // "(none)": no Accept-Encoding field
         QTest::addColumn<QString>("coding");         // "": identity
-        QTest::newRow("gzip only") << "gzip" << "gzip";
-        QTest::newRow("br only") << "br" << "br";
-        QTest::newRow("both: configured order") << "gzip, br" << "br";
-        QTest::newRow("br lower q") << "br;q=0.5, gzip" << "gzip";
-        QTest::newRow("gzip lower q") << "gzip;q=0.2, br;q=0.9" << "br";
-        QTest::newRow("br refused") << "br;q=0, gzip;q=0.1" << "gzip";
-        QTest::newRow("both refused") << "br;q=0, gzip;q=0" << "";
-        QTest::newRow("star") << "*" << "br";
-        QTest::newRow("star below gzip") << "*;q=0.1, gzip;q=0.5" << "gzip";
-        QTest::newRow("star refused, gzip named") << "*;q=0, gzip" << "gzip";
-        QTest::newRow("star but br refused") << "br;q=0, *" << "gzip";
-        QTest::newRow("identity only") << "identity" << "";
-        QTest::newRow("unknown coding") << "zstd, deflate" << "";
-        QTest::newRow("case and spaces") << " GZIP ; Q=1 " << "gzip";
-        QTest::newRow("x-gzip") << "x-gzip" << "gzip";
-        QTest::newRow("malformed q ignored") << "br;q=2, gzip" << "gzip";
-        QTest::newRow("empty") << "" << "";
-        QTest::newRow("no field") << "(none)" << "";
+        QTest::newRow("gzip only") << "gzip"
+                                   << "gzip";
+        QTest::newRow("br only") << "br"
+                                 << "br";
+        QTest::newRow("both: configured order") << "gzip, br"
+                                                << "br";
+        QTest::newRow("br lower q") << "br;q=0.5, gzip"
+                                    << "gzip";
+        QTest::newRow("gzip lower q") << "gzip;q=0.2, br;q=0.9"
+                                      << "br";
+        QTest::newRow("br refused") << "br;q=0, gzip;q=0.1"
+                                    << "gzip";
+        QTest::newRow("both refused") << "br;q=0, gzip;q=0"
+                                      << "";
+        QTest::newRow("star") << "*"
+                              << "br";
+        QTest::newRow("star below gzip") << "*;q=0.1, gzip;q=0.5"
+                                         << "gzip";
+        QTest::newRow("star refused, gzip named") << "*;q=0, gzip"
+                                                  << "gzip";
+        QTest::newRow("star but br refused") << "br;q=0, *"
+                                             << "gzip";
+        QTest::newRow("identity only") << "identity"
+                                       << "";
+        QTest::newRow("unknown coding") << "zstd, deflate"
+                                        << "";
+        QTest::newRow("case and spaces") << " GZIP ; Q=1 "
+                                         << "gzip";
+        QTest::newRow("x-gzip") << "x-gzip"
+                                << "gzip";
+        QTest::newRow("malformed q ignored") << "br;q=2, gzip"
+                                             << "gzip";
+        QTest::newRow("empty") << ""
+                               << "";
+        QTest::newRow("no field") << "(none)"
+                                  << "";
     }
     void qValuesChooseTheCoding() {
         QFETCH(QString, acceptEncoding);
@@ -411,15 +442,24 @@ private slots:
         QTest::addColumn<QString>("target");
         QTest::addColumn<int>("status");
         QTest::addColumn<QString>("coding"); // what the client must see (the backend's own)
-        QTest::newRow("already encoded") << "GET" << "/api/encoded" << 200 << "gzip";
-        QTest::newRow("below min_size") << "GET" << "/api/small" << 200 << "";
-        QTest::newRow("type not listed") << "GET" << "/api/image" << 200 << "";
-        QTest::newRow("no type") << "GET" << "/api/untyped" << 200 << "";
-        QTest::newRow("no-transform") << "GET" << "/api/no-transform" << 200 << "";
-        QTest::newRow("HEAD") << "HEAD" << "/api/text-cl" << 200 << "";
-        QTest::newRow("304") << "GET" << "/api/not-modified" << 304 << "";
-        QTest::newRow("206") << "GET" << "/api/partial" << 206 << "";
-        QTest::newRow("route without compression") << "GET" << "/plain/text-cl" << 200 << "";
+        QTest::newRow("already encoded") << "GET"
+                                         << "/api/encoded" << 200 << "gzip";
+        QTest::newRow("below min_size") << "GET"
+                                        << "/api/small" << 200 << "";
+        QTest::newRow("type not listed") << "GET"
+                                         << "/api/image" << 200 << "";
+        QTest::newRow("no type") << "GET"
+                                 << "/api/untyped" << 200 << "";
+        QTest::newRow("no-transform") << "GET"
+                                      << "/api/no-transform" << 200 << "";
+        QTest::newRow("HEAD") << "HEAD"
+                              << "/api/text-cl" << 200 << "";
+        QTest::newRow("304") << "GET"
+                             << "/api/not-modified" << 304 << "";
+        QTest::newRow("206") << "GET"
+                             << "/api/partial" << 206 << "";
+        QTest::newRow("route without compression") << "GET"
+                                                   << "/plain/text-cl" << 200 << "";
     }
     void ineligibleResponsesPassUntouched() {
         QFETCH(QString, method);
@@ -474,12 +514,11 @@ private slots:
     void aStreamedResponseIsRelayedPieceByPiece() {
         QFETCH(QString, coding);
         TwoPartBackend backend;
-        TestGateway gateway(
-            "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
-            "routes:\n  - name: events\n    match: {path_prefix: /}\n    pool: p\n"
-            "    compression: {min_size: 0, types: [text/event-stream]}\n"
-            "pools:\n  - name: p\n    instances:\n      - {id: a, address: \"" +
-            backend.address() + "\"}\n");
+        TestGateway gateway("listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
+                            "routes:\n  - name: events\n    match: {path_prefix: /}\n    pool: p\n"
+                            "    compression: {min_size: 0, types: [text/event-stream]}\n"
+                            "pools:\n  - name: p\n    instances:\n      - {id: a, address: \"" +
+                            backend.address() + "\"}\n");
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         TestClient client(gateway.port(), 10s);
         QVERIFY(client.sendRaw("GET /events HTTP/1.1\r\nHost: h\r\nAccept-Encoding: " + coding.toStdString() +

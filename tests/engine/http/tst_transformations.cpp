@@ -23,8 +23,7 @@ std::string yamlWith(const FakeBackend& backend, const std::string& routeExtra) 
     return "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n"
            "routes:\n"
            "  - name: api\n    match: {path_prefix: /api}\n    pool: p\n" +
-           routeExtra +
-           "  - name: plain\n    match: {path_prefix: /plain}\n    pool: p\n" +
+           routeExtra + "  - name: plain\n    match: {path_prefix: /plain}\n    pool: p\n" +
            fmt::format("pools:\n  - name: p\n    instances:\n      - {{id: inst-a, address: \"{}\"}}\n",
                        backend.address());
 }
@@ -117,12 +116,13 @@ private slots:
                               {"X-Internal", "yes"},
                               {"X-Keep", "kept"}});
         });
-        TestGateway gateway(yamlWith(backend, "    response_headers:\n"
-                                              "      set: {X-Cache: \"gateway\"}\n"
-                                              "      add: {X-Served-By: \"${instance} for ${client_ip}\", "
-                                              "X-Echo-ID: \"${request_id}\"}\n"
-                                              "      remove: [X-Internal]\n"
-                                              "    hide_headers: [Server, X-Powered-By, X-AspNet-Version, X-Backend]\n"));
+        TestGateway gateway(
+            yamlWith(backend, "    response_headers:\n"
+                              "      set: {X-Cache: \"gateway\"}\n"
+                              "      add: {X-Served-By: \"${instance} for ${client_ip}\", "
+                              "X-Echo-ID: \"${request_id}\"}\n"
+                              "      remove: [X-Internal]\n"
+                              "    hide_headers: [Server, X-Powered-By, X-AspNet-Version, X-Backend]\n"));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         TestClient client(gateway.port());
         const auto response = client.get("/api/x");
@@ -149,26 +149,7 @@ private slots:
 
     void badTransformsAreRejectedWithFileLineAndField() {
         FakeBackend backend("b");
-        const std::string yaml = yamlWith(backend, "    request_headers:\n"
-                                                   "      set: {X-Who: \"${user}\"}\n"
-                                                   "      add: {X-Line: \"a\\r\\nInjected: 1\"}\n"
-                                                   "      remove: [Host]\n"
-                                                   "    response_headers:\n"
-                                                   "      set: {Content-Length: \"5\", \"Bad Name\": x}\n"
-                                                   "      add: {X-Open: \"${route\"}\n"
-                                                   "    hide_headers: [Transfer-Encoding]\n"
-                                                   "    cors: {allow_origins: [\"*\"], allow_credentials: true}\n"
-                                                   "    compression: {algorithms: [zstd], types: [html], level: 12}\n");
-        const auto result = config::loadConfigText(yaml, "gw.yaml");
-        QVERIFY(!result.ok());
-        const std::string text = result.errorText();
-        auto has = [&](const std::string& fragment) { return text.find(fragment) != std::string::npos; };
-        QVERIFY2(has("gw.yaml:16:") && has("routes[0].compression.algorithms[0]") && has("unknown algorithm 'zstd'"),
-                 text.c_str());
-        QVERIFY2(has("routes[0].compression.level") && has("between 1 and 9"), text.c_str());
-        QCOMPARE(result.errors.size(), std::size_t(2));
-        // Decoding errors come first; once they are fixed, validation names every other field.
-        const auto fixedCompression = config::loadConfigText(
+        const std::string yaml =
             yamlWith(backend, "    request_headers:\n"
                               "      set: {X-Who: \"${user}\"}\n"
                               "      add: {X-Line: \"a\\r\\nInjected: 1\"}\n"
@@ -177,8 +158,31 @@ private slots:
                               "      set: {Content-Length: \"5\", \"Bad Name\": x}\n"
                               "      add: {X-Open: \"${route\"}\n"
                               "    hide_headers: [Transfer-Encoding]\n"
-                              "    cors: {allow_origins: [\"*\", \"https://App.example.com/\"], allow_credentials: true}\n"
-                              "    compression: {types: [html]}\n"),
+                              "    cors: {allow_origins: [\"*\"], allow_credentials: true}\n"
+                              "    compression: {algorithms: [zstd], types: [html], level: 12}\n");
+        const auto result = config::loadConfigText(yaml, "gw.yaml");
+        QVERIFY(!result.ok());
+        const std::string text = result.errorText();
+        auto has = [&](const std::string& fragment) { return text.find(fragment) != std::string::npos; };
+        QVERIFY2(has("gw.yaml:16:") && has("routes[0].compression.algorithms[0]") &&
+                     has("unknown algorithm 'zstd'"),
+                 text.c_str());
+        QVERIFY2(has("routes[0].compression.level") && has("between 1 and 9"), text.c_str());
+        QCOMPARE(result.errors.size(), std::size_t(2));
+        // Decoding errors come first; once they are fixed, validation names every other field.
+        const auto fixedCompression = config::loadConfigText(
+            yamlWith(
+                backend,
+                "    request_headers:\n"
+                "      set: {X-Who: \"${user}\"}\n"
+                "      add: {X-Line: \"a\\r\\nInjected: 1\"}\n"
+                "      remove: [Host]\n"
+                "    response_headers:\n"
+                "      set: {Content-Length: \"5\", \"Bad Name\": x}\n"
+                "      add: {X-Open: \"${route\"}\n"
+                "    hide_headers: [Transfer-Encoding]\n"
+                "    cors: {allow_origins: [\"*\", \"https://App.example.com/\"], allow_credentials: true}\n"
+                "    compression: {types: [html]}\n"),
             "gw.yaml");
         QVERIFY(!fixedCompression.ok());
         const std::string text2 = fixedCompression.errorText();
@@ -186,7 +190,8 @@ private slots:
         QVERIFY2(has2("gw.yaml:8:") && has2("routes[0].request_headers.set.X-Who") &&
                      has2("unknown variable '${user}'"),
                  text2.c_str());
-        QVERIFY2(has2("gw.yaml:9:") && has2("routes[0].request_headers.add.X-Line") && has2("control characters"),
+        QVERIFY2(has2("gw.yaml:9:") && has2("routes[0].request_headers.add.X-Line") &&
+                     has2("control characters"),
                  text2.c_str());
         QVERIFY2(has2("routes[0].request_headers.remove[0]") && has2("'Host' is written by the gateway"),
                  text2.c_str());
@@ -203,7 +208,8 @@ private slots:
         QCOMPARE(fixedCompression.errors.size(), std::size_t(10));
 
         // Unknown keys are errors too.
-        const auto unknown = config::loadConfigText(yamlWith(backend, "    cors: {allow_origin: [\"*\"]}\n"), "gw.yaml");
+        const auto unknown =
+            config::loadConfigText(yamlWith(backend, "    cors: {allow_origin: [\"*\"]}\n"), "gw.yaml");
         QVERIFY(!unknown.ok());
         QVERIFY2(unknown.errorText().find("routes[0].cors.allow_origin") != std::string::npos,
                  unknown.errorText().c_str());
@@ -212,10 +218,11 @@ private slots:
     void transformsRoundTripThroughTheCodec() {
         FakeBackend backend("b");
         const auto loaded = config::loadConfigText(
-            yamlWith(backend, "    request_headers: {set: {X-A: \"${route}\"}, add: {X-B: b}, remove: [X-C]}\n"
-                              "    response_headers: {remove: [X-D]}\n"
-                              "    hide_headers: [Server]\n" +
-                                  kCors + "    compression: {algorithms: [gzip], min_size: 2KiB, level: 3}\n") +
+            yamlWith(backend,
+                     "    request_headers: {set: {X-A: \"${route}\"}, add: {X-B: b}, remove: [X-C]}\n"
+                     "    response_headers: {remove: [X-D]}\n"
+                     "    hide_headers: [Server]\n" +
+                         kCors + "    compression: {algorithms: [gzip], min_size: 2KiB, level: 3}\n") +
                 "compression: {types: [text/html]}\n",
             "gw.yaml");
         QVERIFY2(loaded.ok(), loaded.errorText().c_str());
@@ -254,12 +261,13 @@ private slots:
         QVERIFY(allowed->keepAlive);
 
         // A subdomain of a wildcard origin, on the same connection.
-        const auto subdomain = client.request("OPTIONS", "/api/items",
-                                              {{"Origin", "https://shop.eu.example.org"},
-                                               {"Access-Control-Request-Method", "DELETE"}});
+        const auto subdomain = client.request(
+            "OPTIONS", "/api/items",
+            {{"Origin", "https://shop.eu.example.org"}, {"Access-Control-Request-Method", "DELETE"}});
         QVERIFY2(subdomain, client.error().c_str());
         QCOMPARE(subdomain->status, 204);
-        QCOMPARE(subdomain->header("Access-Control-Allow-Origin"), std::string("https://shop.eu.example.org"));
+        QCOMPARE(subdomain->header("Access-Control-Allow-Origin"),
+                 std::string("https://shop.eu.example.org"));
 
         // Refused: an unknown origin, the bare wildcard domain, a look-alike, a method, a header.
         const std::vector<Headers> refused{
@@ -327,8 +335,9 @@ private slots:
         QCOMPARE(any->header("Access-Control-Allow-Origin"), std::string("*"));
         QCOMPARE(any->headerCount("Access-Control-Allow-Credentials"), std::size_t(0));
         QCOMPARE(any->headerCount("Vary"), std::size_t(0));
-        const auto preflight = client.request(
-            "OPTIONS", "/api/items", {{"Origin", "https://whoever.net"}, {"Access-Control-Request-Method", "POST"}});
+        const auto preflight =
+            client.request("OPTIONS", "/api/items",
+                           {{"Origin", "https://whoever.net"}, {"Access-Control-Request-Method", "POST"}});
         QVERIFY2(preflight, client.error().c_str());
         QCOMPARE(preflight->status, 204);
         QCOMPARE(preflight->header("Access-Control-Allow-Origin"), std::string("*"));
