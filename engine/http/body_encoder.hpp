@@ -10,8 +10,8 @@ namespace gaetwae::engine::http {
 
 // A streaming content coder for response bodies (gzip through zlib, br through libbrotli).
 // Output is appended to the caller's string; memory stays bounded by the coder's window (brotli
-// runs with a 256 KiB window) plus one piece's output. Never throws: false means the coder
-// failed (out of memory) and the response must be cut.
+// runs with a 256 KiB window) plus one piece's output. A coder failure (no memory for its
+// state) is reported as false, not thrown: the response must then be cut.
 class BodyEncoder {
 public:
     virtual ~BodyEncoder() = default;
