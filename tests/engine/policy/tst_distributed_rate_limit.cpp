@@ -293,6 +293,37 @@ private slots:
         QVERIFY2(left == 4 || left == 3, std::to_string(left).c_str());
     }
 
+    void aReloadMovesTheLimitsToAnotherRedis() {
+        RedisServer first;
+        RedisServer second;
+        QVERIFY2(first.start(), first.error().c_str());
+        QVERIFY2(second.start(), second.error().c_str());
+        FakeBackend backend("b");
+        const std::string routes =
+            route("api", "rate_limit", "      - {key: global, rate: 1/h, backend: redis, on_error: deny}\n");
+        TestGateway gateway(yamlWith(backend, routes, "{address: \"" + first.address() + "\"}"), workers(2));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        QTRY_VERIFY_WITH_TIMEOUT(metricIs(gateway, "proxy_redis_connections 2"), 10000);
+        QCOMPARE(fetch(gateway.port(), "/api/x")->status, 200);
+        QCOMPARE(fetch(gateway.port(), "/api/x")->status, 429);
+
+        // The new server has no bucket yet: one more token there, none again after it.
+        QCOMPARE(gateway.apply(yamlWith(backend, routes, "{address: \"" + second.address() + "\"}")), std::string());
+        QTRY_VERIFY_WITH_TIMEOUT(metricIs(gateway, "proxy_redis_connections 2"), 10000);
+        QCOMPARE(fetch(gateway.port(), "/api/x")->status, 200);
+        QCOMPARE(fetch(gateway.port(), "/api/x")->status, 429);
+        QCOMPARE(second.command({"EXISTS", "gaetwae:rl:api#0:"}), std::string("1"));
+
+        // An unchanged redis: section keeps the connections (no transition, no new "up").
+        const auto ups = redisEvents(gateway, "up");
+        QCOMPARE(gateway.apply(yamlWith(backend, routes, "{address: \"" + second.address() + "\"}") +
+                               "timeouts: {client_header: 5s}\n"),
+                 std::string());
+        QVERIFY(metricIs(gateway, "proxy_redis_connections 2"));
+        QCOMPARE(fetch(gateway.port(), "/api/x")->status, 429);
+        QCOMPARE(redisEvents(gateway, "up"), ups);
+    }
+
     void quotasPerDayAndMonthThroughRedis() {
         RedisServer redis;
         QVERIFY2(redis.start(), redis.error().c_str());
