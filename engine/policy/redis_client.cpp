@@ -21,6 +21,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::seconds(2);
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Commands waiting for a reply on one connection. Within a command timeout a healthy Redis
+// answers far more; beyond it new commands fail at once instead of queueing without bound.
+constexpr std::size_t kMaxPending = 10'000;
 
 RedisReply convert(const redisReply& r) {
     RedisReply out;
@@ -206,6 +209,11 @@ void RedisClient::submitScript(std::vector<std::string> keys, std::vector<std::s
     if (m_state != State::Up) {
         // No waiting for a connection: the limit's on_error decides at once.
         done->complete(failure("not connected"));
+        return;
+    }
+    if (m_pending.size() >= kMaxPending) {
+        m_target->status->countError();
+        done->complete(failure("too many commands waiting"));
         return;
     }
     Pending pending;

@@ -94,7 +94,8 @@ struct RedisResult {
 
 // The Redis connection of one worker: an Asio socket on the worker's io_context, hiredis only for
 // the protocol (redisFormatCommandArgv to encode, a redisReader to parse). Concurrent requests
-// are pipelined on the one connection and answered in order.
+// are pipelined on the one connection and answered in order (at most 10,000 waiting; more fail at
+// once).
 //
 // It never blocks the worker and never makes a request wait longer than redis.command_timeout:
 // while disconnected a command fails at once; when the oldest command outlives its deadline the

@@ -293,6 +293,32 @@ private slots:
         QVERIFY2(left == 4 || left == 3, std::to_string(left).c_str());
     }
 
+    void aWrongPasswordKeepsRedisDownWithoutLoggingIt() {
+        RedisServer redis("right-password");
+        QVERIFY2(redis.start(), redis.error().c_str());
+        QTemporaryDir dir;
+        QFile password(dir.filePath(QStringLiteral("redis.pass")));
+        QVERIFY(password.open(QIODevice::WriteOnly));
+        password.write("wrong-password\n");
+        password.close();
+        FakeBackend backend("b");
+        TestGateway gateway(yamlWith(
+            backend,
+            route("api", "rate_limit", "      - {key: global, rate: 1/h, backend: redis, on_error: deny}\n"),
+            fmt::format("{{address: \"{}\", password_file: \"{}\"}}", redis.address(),
+                        password.fileName().toStdString())));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        QTRY_VERIFY_WITH_TIMEOUT(redisEvents(gateway, "down") == 1, 10000);
+        for (const auto& event : gateway.engine().events().since(0)) {
+            if (event.kind == core::EngineEvent::Kind::Redis) {
+                QVERIFY2(event.detail.find("AUTH failed") != std::string::npos, event.detail.c_str());
+                QVERIFY(event.detail.find("wrong-password") == std::string::npos);
+            }
+        }
+        QCOMPARE(fetch(gateway.port(), "/api/x")->status, 503);
+        QVERIFY(metricIs(gateway, "proxy_redis_up 0"));
+    }
+
     void aReloadMovesTheLimitsToAnotherRedis() {
         RedisServer first;
         RedisServer second;
@@ -308,7 +334,8 @@ private slots:
         QCOMPARE(fetch(gateway.port(), "/api/x")->status, 429);
 
         // The new server has no bucket yet: one more token there, none again after it.
-        QCOMPARE(gateway.apply(yamlWith(backend, routes, "{address: \"" + second.address() + "\"}")), std::string());
+        QCOMPARE(gateway.apply(yamlWith(backend, routes, "{address: \"" + second.address() + "\"}")),
+                 std::string());
         QTRY_VERIFY_WITH_TIMEOUT(metricIs(gateway, "proxy_redis_connections 2"), 10000);
         QCOMPARE(fetch(gateway.port(), "/api/x")->status, 200);
         QCOMPARE(fetch(gateway.port(), "/api/x")->status, 429);
