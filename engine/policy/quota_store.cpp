@@ -113,22 +113,34 @@ bool LocalQuotaStore::load(const std::filesystem::path& path, std::string& error
 }
 
 bool LocalQuotaStore::save(const std::filesystem::path& path, bool force, std::string& error) {
-    nlohmann::json counts = nlohmann::json::array();
+    // A copy under the lock, the JSON without it: workers counting requests wait for a map copy
+    // at most, not for the serialization.
+    std::map<std::string, Count, std::less<>> snapshot;
     {
         std::lock_guard lock(m_mutex);
         if (!m_dirty && !force) {
             return true;
         }
-        for (const auto& [id, count] : m_counts) {
-            const auto split = id.find('\n');
-            nlohmann::json item = nlohmann::json::object();
-            item["quota"] = id.substr(0, split);
-            item["key"] = id.substr(split + 1);
-            item["period"] = count.periodStart;
-            item["count"] = count.count;
-            counts.push_back(std::move(item));
-        }
+        snapshot = m_counts;
         m_dirty = false;
+    }
+    // A period that started over 31 days ago is over for days and months alike: not worth keeping.
+    const std::int64_t stale =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() -
+        32 * kDay;
+    nlohmann::json counts = nlohmann::json::array();
+    for (const auto& [id, count] : snapshot) {
+        if (count.periodStart < stale) {
+            continue;
+        }
+        const auto split = id.find('\n');
+        nlohmann::json item = nlohmann::json::object();
+        item["quota"] = id.substr(0, split);
+        item["key"] = id.substr(split + 1);
+        item["period"] = count.periodStart;
+        item["count"] = count.count;
+        counts.push_back(std::move(item));
     }
     nlohmann::json document = nlohmann::json::object();
     document["version"] = 1;

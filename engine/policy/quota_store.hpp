@@ -46,7 +46,8 @@ public:
 
     // Replaces the counts with the file's (a missing file is no error: nothing counted yet).
     bool load(const std::filesystem::path& path, std::string& error);
-    // Writes the counts when they changed since the last save (or always with `force`).
+    // Writes the counts when they changed since the last save (or always with `force`), leaving
+    // out those of periods that started more than 31 days ago (over, whatever the period).
     bool save(const std::filesystem::path& path, bool force, std::string& error);
     std::size_t size() const;
 
