@@ -409,6 +409,42 @@ private slots:
         QVERIFY(backend.requestsReceived() == 3 + 1 + 2);
     }
 
+    void aRouteWithBothReportsBothAndRefusedRequestsDoNotCountAgainstTheQuota() {
+        RedisServer redis;
+        QVERIFY2(redis.start(), redis.error().c_str());
+        QTemporaryDir dir;
+        FakeBackend backend("b");
+        const std::string yaml =
+            yamlWith(backend,
+                     "  - name: api\n    match: {path_prefix: /api}\n    pool: p\n    rate_limit:\n"
+                     "      - {key: client_ip, rate: 1/h, burst: 1, backend: redis}\n"
+                     "      - {key: client_ip, rate: 1/h, burst: 99, dry_run: true, backend: redis}\n"
+                     "    quota:\n      - {key: client_ip, limit: 10, period: day}\n",
+                     fmt::format("{{address: \"{}\", command_timeout: 1s}}", redis.address()),
+                     "quota_state_file: \"" + dir.filePath(QStringLiteral("q.json")).toStdString() + "\"\n");
+        TestGateway gateway(yaml);
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        QTRY_VERIFY_WITH_TIMEOUT(metricIs(gateway, "proxy_redis_up 1"), 10000);
+        for (int i = 0; i < 2; ++i) {
+            const auto response = fetch(gateway.port(), "/api/x");
+            QCOMPARE(response->status, 200);
+            QCOMPARE(headerInt(*response, "X-RateLimit-Limit"), 2); // the strictest: the enforcing one
+            QCOMPARE(headerInt(*response, "X-RateLimit-Remaining"), 1 - i);
+            QCOMPARE(headerInt(*response, "X-Quota-Limit"), 10);
+            QCOMPARE(headerInt(*response, "X-Quota-Remaining"), 9 - i);
+        }
+        for (int i = 0; i < 3; ++i) {
+            const auto refused = fetch(gateway.port(), "/api/x");
+            QCOMPARE(refused->status, 429);
+            QCOMPARE(refused->json()["error"].get<std::string>(), std::string("rate_limited"));
+            QCOMPARE(refused->header("X-Quota-Remaining"), std::string()); // not counted, not reported
+        }
+        // The dry-run limit has its own bucket in Redis; it counted but refused nothing.
+        QVERIFY(std::stoi(redis.command({"PTTL", "gaetwae:rl:api#1:127.0.0.1"})) > 0);
+        QVERIFY(metricIs(gateway, "proxy_rate_limited_total{route=\"api\",limit=\"api#0\",key=\"client_ip\","
+                                  "dry_run=\"false\"} 3"));
+    }
+
     void localQuotaCountsSurviveARestart() {
         QTemporaryDir dir;
         const std::string state = dir.filePath(QStringLiteral("quotas.json")).toStdString();
