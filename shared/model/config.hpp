@@ -1,5 +1,6 @@
 #pragma once
 
+#include "shared/model/auth_config.hpp"
 #include "shared/model/pool_config.hpp"
 #include "shared/model/units.hpp"
 
@@ -36,7 +37,7 @@ struct RouteMatch {
 };
 
 // Which request attribute selects a rate limit's bucket (rate_limit.hpp parses "header:X-API-Key").
-enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global };
+enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global, Consumer };
 
 // A token bucket on a route: `rate` tokens per `period` refill it, it holds `count + burst`
 // tokens, each request takes one. Routes naming the same `name` share one limiter (and must
@@ -62,6 +63,7 @@ struct RouteConfig {
     bool hasRetry = false;     // the route overrides its pool's retry policy
     RetryConfig retry;
     std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
+    std::optional<RouteAuthConfig> auth;     // absent: no authentication
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;
@@ -166,6 +168,7 @@ struct GatewayConfig {
     AdminConfig admin;
     std::vector<RouteConfig> routes;
     std::vector<PoolConfig> pools;
+    std::vector<ConsumerConfig> consumers; // who routes with `auth` recognise
 
     bool operator==(const GatewayConfig&) const = default;
 

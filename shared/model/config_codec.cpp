@@ -1,5 +1,6 @@
 #include "shared/model/config_codec.hpp"
 
+#include "shared/model/auth_codec.hpp"
 #include "shared/model/config_validation.hpp"
 #include "shared/model/rate_limit.hpp"
 
@@ -176,6 +177,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readList("rate_limit", route.rateLimits, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
     });
+    r.readObject("auth", [&](ObjectReader& a) { decodeRouteAuth(a, route.auth.emplace(), unknownKeys); });
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -227,6 +229,9 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     r.readList("pools", config.pools, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodePool(item, pointer, diagnostics, unknownKeys);
     });
+    r.readList("consumers", config.consumers, [&](const nlohmann::json& item, const std::string& pointer) {
+        return decodeConsumer(item, pointer, diagnostics, unknownKeys);
+    });
     r.finish();
     if (diagnostics.empty()) {
         // Cross-field rules only make sense once every field decoded; otherwise they would
@@ -260,6 +265,9 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
             limits.push_back(encodeRateLimit(limit));
         }
         out["rate_limit"] = limits;
+    }
+    if (route.auth) {
+        out["auth"] = encodeRouteAuth(*route.auth);
     }
     return withExtra(std::move(out), route.extra);
 }
@@ -326,6 +334,13 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
         pools.push_back(encodePool(pool));
     }
     out["pools"] = pools;
+    if (!config.consumers.empty()) {
+        nlohmann::json consumers = nlohmann::json::array();
+        for (const auto& consumer : config.consumers) {
+            consumers.push_back(encodeConsumer(consumer));
+        }
+        out["consumers"] = consumers;
+    }
     return out;
 }
 

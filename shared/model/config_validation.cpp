@@ -1,6 +1,7 @@
 #include "shared/model/config_validation.hpp"
 
 #include "shared/model/address.hpp"
+#include "shared/model/auth_codec.hpp"
 #include "shared/model/http_token.hpp"
 
 #include <map>
@@ -227,6 +228,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validatePools(config, diagnostics);
     validateRoutes(config, diagnostics);
     validateRateLimits(config, diagnostics);
+    validateAuth(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {
