@@ -4,6 +4,7 @@
 
 #include "engine/balancing/balancer.hpp"
 #include "engine/net/worker.hpp"
+#include "engine/policy/authenticator.hpp"
 #include "engine/policy/rate_limit_check.hpp"
 #include "engine/routing/route_table.hpp"
 
@@ -212,10 +213,18 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             Plan p = plan(parser, *routing, x);
+            const policy::RouteAuth* auth =
+                p.error ? nullptr : routing->snapshot->auth[static_cast<std::size_t>(x.routeIndex)].get();
+            if (auth != nullptr && !authenticate(*auth, p, x)) {
+                auth = nullptr;
+            }
             if (!p.error && !routing->snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)].empty() &&
                 limitRate(*routing, p.target, x)) {
                 p.error = ProxyError::RateLimited;
                 p.close = m_unreadInput; // the body was not read: close rather than parse it as a request
+            }
+            if (auth != nullptr && !p.error) {
+                applyAuth(*auth, p.target, x); // after the limits, which may key on the credentials
             }
             if (p.route != nullptr && m_worker.captures().active()) [[unlikely]] {
                 capture(parser, *p.route, p.target, x);
@@ -343,7 +352,7 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
 bool DownstreamSession::limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x) {
     const auto& limits = routing.snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)];
     const RequestHeaders headers(m_request.headers);
-    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers};
+    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers, x.consumer};
     const policy::RateLimitOutcome outcome =
         policy::checkRateLimits(limits, key, x.route, m_worker.clock().now(), m_rateLimitKey);
     m_rateLimitLines.clear();
@@ -485,8 +494,9 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
     }
     close = close || m_worker.draining();
     const ErrorInfo& info = describe(error);
+    // A refused authentication answers before any rate limit is looked at: at most one is set.
     writeErrorResponse(error, x.requestId, detail, routing.snapshot->headerPolicy, close, m_responseHead,
-                       x.rateLimitLines);
+                       x.authLines.empty() ? x.rateLimitLines : x.authLines);
     x.status = info.status;
     x.error = info.code;
     error_code ec;
@@ -559,6 +569,7 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     record.instance = x.instance;
     record.requestId = x.requestId;
     record.error = x.error;
+    record.consumer = x.consumer;
     record.totalMs = millisecondsSince(m_requestStart);
     record.upstreamMs = x.upstreamMs;
     accessLog->write(record);
