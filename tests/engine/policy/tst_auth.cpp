@@ -8,6 +8,7 @@
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/test_client.hpp"
 #include "tests/support/test_gateway.hpp"
+#include "tests/support/ws_admin_client.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -276,6 +277,7 @@ private:
                          "        issuer: https://issuer.test\n"
                          "        audience: [api, other]\n"
                          "        clock_skew: 60s\n"
+                         "        required_claims: [sub]\n"
                          "      identity_headers: {{X-User-ID: sub, X-Consumer: consumer, X-Auth-Method: method}}\n"
                          "  - name: jwks\n"
                          "    match: {{path_prefix: /jwks}}\n"
@@ -288,8 +290,15 @@ private:
                          "    pool: p\n"
                          "    auth:\n"
                          "      jwt: {{keys: [{{secret_file: \"{}\"}}]}}\n"
-                         "      claims: {{role: admin}}\n",
-                         path("hs.secret"), path("rsa.pem"), path("ec.pem"), path("keys.jwks"), path("hs.secret"));
+                         "      claims: {{role: admin}}\n"
+                         "  - name: carried\n"
+                         "    match: {{path_prefix: /carried}}\n"
+                         "    pool: p\n"
+                         "    auth:\n"
+                         "      jwt: {{keys: [{{secret_file: \"{}\"}}], cookie: session, query: access_token}}\n"
+                         "      strip_credentials: true\n",
+                         path("hs.secret"), path("rsa.pem"), path("ec.pem"), path("keys.jwks"), path("hs.secret"),
+                         path("hs.secret"));
         y += "  - name: keys\n"
              "    match: {path_prefix: /keys}\n"
              "    pool: p\n"
@@ -387,7 +396,8 @@ private slots:
         for (const char* name : {"expired", "expired beyond skew", "not yet valid", "wrong RSA key", "wrong EC key",
                                  "alg none", "HS256 keyed with the RSA public key", "tampered payload",
                                  "tampered signature", "wrong issuer", "wrong audience", "missing token",
-                                 "not a JWT", "unknown alg", "ES256 signature on an RS256 header"}) {
+                                 "not a JWT", "unknown alg", "ES256 signature on an RS256 header",
+                                 "missing required claim", "exp not a number", "unknown critical header"}) {
             QTest::newRow(name) << QString(name);
         }
     }
@@ -436,6 +446,21 @@ private slots:
             jwt = "abc.def";
         } else if (v == "unknown alg") {
             jwt = token({"HS512", [this](std::string_view in) { return hmac(m_secret, in); }}, claimsFor("u"));
+        } else if (v == "missing required claim") {
+            auto claims = claimsFor("u");
+            claims.erase("sub");
+            jwt = token(m_rs, claims);
+        } else if (v == "exp not a number") {
+            auto claims = claimsFor("u");
+            claims["exp"] = "tomorrow";
+            jwt = token(m_hs, claims);
+        } else if (v == "unknown critical header") {
+            nlohmann::json header;
+            header["alg"] = "HS256";
+            header["crit"] = nlohmann::json::array({"b64"});
+            header["b64"] = false;
+            const std::string input = base64Url(header.dump()) + "." + base64Url(claimsFor("u").dump());
+            jwt = input + "." + base64Url(hmac(m_secret, input));
         } else if (v == "ES256 signature on an RS256 header") {
             jwt = token({"RS256", [this](std::string_view in) { return signWith(m_ec, in, false); }}, claimsFor("u"));
         }
@@ -513,6 +538,60 @@ private slots:
         QCOMPARE(gateway.apply(yaml(backend, route)), std::string());
         QCOMPARE(statusOf(gateway.port(), "/rot", bearer(oldToken)), 200);
         QCOMPARE(statusOf(gateway.port(), "/rot", bearer(newToken)), 401);
+    }
+
+    void tokensAlsoComeFromACookieOrTheQuery() {
+        FakeBackend backend("b");
+        TestGateway gateway(yaml(backend));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        const std::string jwt = token(m_hs, claimsFor("c"));
+        QCOMPARE(statusOf(gateway.port(), "/carried", {{"Cookie", "theme=dark; session=" + jwt + "; lang=en"}}), 200);
+        QCOMPARE(statusOf(gateway.port(), "/carried?a=1&access_token=" + jwt), 200);
+        QCOMPARE(backend.received().back().target, std::string("/carried?a=1")); // stripped
+        QCOMPARE(statusOf(gateway.port(), "/carried", {{"Cookie", "session=" + jwt + "x"}}), 401);
+        QCOMPARE(backend.requestsReceived(), std::uint64_t(2));
+    }
+
+    void anAdminRouteChangeAddsAuthAndABadKeyFileIsRefused() {
+        FakeBackend backend("b");
+        TestGateway gateway(yaml(backend, "  - name: late\n    match: {path_prefix: /late}\n    pool: p\n"));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        QCOMPARE(statusOf(gateway.port(), "/late"), 200);
+        WsAdminClient admin;
+        QVERIFY2(admin.connect(gateway.adminPort(), gateway.adminToken()), admin.error().c_str());
+        auto putRoute = [&](const nlohmann::json& route) {
+            nlohmann::json params;
+            params["expectedVersion"] = gateway.engine().configVersion();
+            params["route"] = route;
+            return admin.call("route.put", params);
+        };
+        nlohmann::json route;
+        route["name"] = "late";
+        route["match"]["path_prefix"] = "/late";
+        route["pool"] = "p";
+        route["auth"]["api_key"] = nlohmann::json::object();
+        auto changed = putRoute(route);
+        QVERIFY2(changed && changed->result, admin.error().c_str());
+        QCOMPARE(statusOf(gateway.port(), "/late"), 401);
+        QCOMPARE(statusOf(gateway.port(), "/late", {{"X-API-Key", m_bobKey}}), 200);
+
+        // A key file that cannot be loaded refuses the change, naming the field; nothing changes.
+        nlohmann::json absent;
+        absent["pem_file"] = path("absent.pem");
+        route["auth"]["jwt"]["keys"] = nlohmann::json::array();
+        route["auth"]["jwt"]["keys"].push_back(absent);
+        changed = putRoute(route);
+        QVERIFY(changed && changed->error);
+        QVERIFY2(changed->error->data.dump().find("auth/jwt/keys/0/pem_file") != std::string::npos,
+                 changed->error->data.dump().c_str());
+        QCOMPARE(statusOf(gateway.port(), "/late", {{"X-API-Key", m_bobKey}}), 200);
+        QVERIFY(!gateway.engine().config().routes.back().auth->jwt);
+
+        // Reads return the route's auth and the consumers with their hashes only.
+        const auto config = admin.result("config.get")["config"];
+        QCOMPARE(config["routes"].back()["auth"]["api_key"]["header"].get<std::string>(), std::string("X-API-Key"));
+        QCOMPARE(config["consumers"][1]["api_keys"][0].get<std::string>(), "sha256:" + sha256Hex(m_bobKey));
+        QVERIFY(config.dump().find(m_bobKey) == std::string::npos);
     }
 
     void claimsThatDoNotMatchAre403() {
