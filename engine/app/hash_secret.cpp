@@ -51,10 +51,10 @@ int runHashSecret(int argc, char** argv) {
         } else if (arg == "--iterations" && i + 1 < argc) {
             const std::string_view text = argv[++i];
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), iterations);
-            if (ec != std::errc{} || end != text.data() + text.size() || iterations < model::kMinPbkdf2Iterations ||
-                iterations > model::kMaxPbkdf2Iterations) {
-                std::cerr << "gaetwaed hash-secret: --iterations expects " << model::kMinPbkdf2Iterations << " to "
-                          << model::kMaxPbkdf2Iterations << "\n";
+            if (ec != std::errc{} || end != text.data() + text.size() ||
+                iterations < model::kMinPbkdf2Iterations || iterations > model::kMaxPbkdf2Iterations) {
+                std::cerr << "gaetwaed hash-secret: --iterations expects " << model::kMinPbkdf2Iterations
+                          << " to " << model::kMaxPbkdf2Iterations << "\n";
                 return 2;
             }
         } else {
@@ -80,7 +80,8 @@ int runHashSecret(int argc, char** argv) {
         std::cerr << "gaetwaed hash-secret: expected the secret on stdin\n";
         return 2;
     }
-    const std::string hash = mode == "--api-key" ? policy::hashApiKey(*secret) : policy::hashPassword(*secret, iterations);
+    const std::string hash =
+        mode == "--api-key" ? policy::hashApiKey(*secret) : policy::hashPassword(*secret, iterations);
     if (hash.empty()) {
         std::cerr << "gaetwaed hash-secret: hashing failed\n";
         return 1;

@@ -18,7 +18,8 @@ bool DownstreamSession::authenticate(const policy::RouteAuth& auth, Plan& p, Exc
     const RequestHeaders headers(m_request.headers);
     // exp and nbf are wall-clock times; the injected monotonic clock only paces key file checks.
     const auto nowUnix =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     const policy::AuthRequest request{headers, p.target.query, static_cast<std::int64_t>(nowUnix),
                                       core::toNanos(m_worker.clock().now())};
     const policy::AuthStatus status = auth.authenticate(request, *m_auth);
@@ -35,7 +36,8 @@ bool DownstreamSession::authenticate(const policy::RouteAuth& auth, Plan& p, Exc
 
 void DownstreamSession::applyAuth(const policy::RouteAuth& auth, Target& target, Exchange& x) {
     // Identity headers come from the gateway alone: incoming copies go, whatever their case.
-    m_request.headers.eraseIf([&](const HeaderBlock::Field& field) { return auth.removesHeader(field.name); });
+    m_request.headers.eraseIf(
+        [&](const HeaderBlock::Field& field) { return auth.removesHeader(field.name); });
     if (!auth.strippedQueryParameters().empty() && !target.query.empty()) {
         policy::removeQueryParameters(target.query, auth.strippedQueryParameters(), m_authQuery);
         target.query = m_authQuery;

@@ -22,8 +22,7 @@ namespace {
 constexpr std::size_t kDigestBytes = 32;
 constexpr std::size_t kEs256CoordinateBytes = 32;
 
-template <class T, void (*Free)(T*)>
-struct Freer {
+template <class T, void (*Free)(T*)> struct Freer {
     void operator()(T* p) const { Free(p); }
 };
 using BioPtr = std::unique_ptr<BIO, Freer<BIO, BIO_free_all>>;
@@ -90,8 +89,8 @@ int base64Value(char c, bool url) {
 std::string sha256(std::string_view data) {
     std::string out(kDigestBytes, '\0');
     unsigned int size = 0;
-    if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &size, EVP_sha256(),
-                   nullptr) != 1) {
+    if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &size,
+                   EVP_sha256(), nullptr) != 1) {
         return {};
     }
     return out;
@@ -222,7 +221,8 @@ PublicKey ecP256PublicKey(std::string_view x, std::string_view y, std::string& e
     static char group[] = "prime256v1";
     const ParamBuildPtr build(OSSL_PARAM_BLD_new());
     if (!build || OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-        OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
+        OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) !=
+            1) {
         error = lastOpensslError();
         return nullptr;
     }
@@ -239,7 +239,8 @@ bool keyFitsAlgorithm(EVP_PKEY* key, model::JwtAlgorithm alg) {
         }
         std::array<char, 64> group{};
         std::size_t length = 0;
-        if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(), &length) != 1) {
+        if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
+                                           &length) != 1) {
             return false;
         }
         return std::string_view(group.data(), length) == "prime256v1";
@@ -250,7 +251,8 @@ bool keyFitsAlgorithm(EVP_PKEY* key, model::JwtAlgorithm alg) {
     return false;
 }
 
-bool verifySignature(EVP_PKEY* key, model::JwtAlgorithm alg, std::string_view data, std::string_view signature) {
+bool verifySignature(EVP_PKEY* key, model::JwtAlgorithm alg, std::string_view data,
+                     std::string_view signature) {
     if (key == nullptr || !keyFitsAlgorithm(key, alg)) {
         return false;
     }
@@ -278,8 +280,9 @@ bool verifySignature(EVP_PKEY* key, model::JwtAlgorithm alg, std::string_view da
         signature = der;
     }
     const MdCtxPtr ctx(EVP_MD_CTX_new());
-    const bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                    EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(data), data.size()) == 1;
+    const bool ok =
+        ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(data), data.size()) == 1;
     ERR_clear_error(); // a bad signature leaves errors in the thread's queue
     return ok;
 }

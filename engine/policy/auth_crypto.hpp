@@ -41,6 +41,7 @@ bool keyFitsAlgorithm(EVP_PKEY* key, model::JwtAlgorithm alg);
 
 // Verifies an RS256 (PKCS #1 v1.5, SHA-256) or ES256 (raw 64-byte r||s, as JWS carries it)
 // signature over `data`.
-bool verifySignature(EVP_PKEY* key, model::JwtAlgorithm alg, std::string_view data, std::string_view signature);
+bool verifySignature(EVP_PKEY* key, model::JwtAlgorithm alg, std::string_view data,
+                     std::string_view signature);
 
 } // namespace gaetwae::engine::policy

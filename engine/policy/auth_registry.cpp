@@ -6,8 +6,8 @@ namespace {
 
 std::string identityOf(const model::JwtKeySource& source) {
     const char* kind = !source.jwksFile.empty() ? "jwks" : (!source.secretFile.empty() ? "secret" : "pem");
-    return std::string(kind) + '\n' + keySourcePath(source) + '\n' + std::string(model::toString(source.alg)) + '\n' +
-           source.kid;
+    return std::string(kind) + '\n' + keySourcePath(source) + '\n' +
+           std::string(model::toString(source.alg)) + '\n' + source.kid;
 }
 
 std::string_view fieldOf(const model::JwtKeySource& source) {

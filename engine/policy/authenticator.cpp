@@ -16,7 +16,9 @@ constexpr std::string_view kBearerRealm = "gaetwae";
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+               auto lower = [](char c) {
+                   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+               };
                return lower(x) == lower(y);
            });
 }
@@ -108,7 +110,8 @@ void CredentialCache::insert(std::string key) {
     m_entries.insert(std::move(key));
 }
 
-std::shared_ptr<const ConsumerDirectory> ConsumerDirectory::build(const std::vector<model::ConsumerConfig>& consumers) {
+std::shared_ptr<const ConsumerDirectory>
+ConsumerDirectory::build(const std::vector<model::ConsumerConfig>& consumers) {
     auto directory = std::make_shared<ConsumerDirectory>();
     for (std::size_t i = 0; i < consumers.size(); ++i) {
         const auto& config = consumers[i];
@@ -159,7 +162,8 @@ RouteAuth::RouteAuth(model::RouteAuthConfig config, std::shared_ptr<const Consum
         m_removedHeaders.push_back(name);
     }
     for (const auto& consumer : m_consumers->consumers) {
-        m_removedHeaders.insert(m_removedHeaders.end(), consumer.headerNames.begin(), consumer.headerNames.end());
+        m_removedHeaders.insert(m_removedHeaders.end(), consumer.headerNames.begin(),
+                                consumer.headerNames.end());
     }
     if (m_config.stripCredentials) {
         if (m_config.jwt || m_config.basic) {
@@ -214,7 +218,8 @@ AuthStatus RouteAuth::authenticate(const AuthRequest& request, AuthContext& cont
             context.challenge += "\r\n";
         }
         if (m_config.basic) {
-            context.challenge += "WWW-Authenticate: Basic realm=\"" + m_config.basic->realm + "\", charset=\"UTF-8\"\r\n";
+            context.challenge +=
+                "WWW-Authenticate: Basic realm=\"" + m_config.basic->realm + "\", charset=\"UTF-8\"\r\n";
         }
         return AuthStatus::Unauthorized;
     }
@@ -290,9 +295,8 @@ bool RouteAuth::tryJwt(const AuthRequest& request, AuthContext& context, bool& p
         sets[count] = held[count].get();
         ++count;
     }
-    const JwtError error =
-        verifyJwt(token, std::span<const JwtKeySet* const>(sets.data(), count), config, request.nowUnixSeconds,
-                  context.claims);
+    const JwtError error = verifyJwt(token, std::span<const JwtKeySet* const>(sets.data(), count), config,
+                                     request.nowUnixSeconds, context.claims);
     if (error != JwtError::None) {
         context.claims = nullptr;
         context.detail = describe(error);
@@ -331,7 +335,8 @@ bool RouteAuth::tryBasic(const AuthRequest& request, AuthContext& context, bool&
     if (!consumer.password) {
         return false;
     }
-    std::string cacheKey = sha256(std::string(username) + '\0' + std::string(password) + '\0' + consumer.passwordText);
+    std::string cacheKey =
+        sha256(std::string(username) + '\0' + std::string(password) + '\0' + consumer.passwordText);
     if (!m_cache->contains(cacheKey)) {
         const auto& stored = *consumer.password;
         if (!constantTimeEquals(pbkdf2Sha256(password, stored.salt, stored.iterations), stored.hash)) {

@@ -51,7 +51,8 @@ struct ConsumerDirectory {
     std::unordered_map<std::string, std::size_t> byUsername;
     std::unordered_map<std::string, std::size_t> byName;
 
-    static std::shared_ptr<const ConsumerDirectory> build(const std::vector<model::ConsumerConfig>& consumers);
+    static std::shared_ptr<const ConsumerDirectory>
+    build(const std::vector<model::ConsumerConfig>& consumers);
 };
 
 enum class AuthMethod { None, ApiKey, Jwt, Basic };
@@ -71,9 +72,9 @@ struct AuthContext {
 
 struct AuthRequest {
     const balancing::HeaderLookup& headers;
-    std::string_view query;        // raw query string, without '?'
-    std::int64_t nowUnixSeconds;   // for exp and nbf
-    std::int64_t monotonicNs;      // paces key file checks
+    std::string_view query;      // raw query string, without '?'
+    std::int64_t nowUnixSeconds; // for exp and nbf
+    std::int64_t monotonicNs;    // paces key file checks
 };
 
 // A route's `auth`, compiled. Thread-safe and immutable apart from the key files' own reloads.
@@ -95,7 +96,8 @@ public:
 
 private:
     bool tryApiKey(const AuthRequest& request, AuthContext& context, bool& presented) const;
-    bool tryJwt(const AuthRequest& request, AuthContext& context, bool& presented, std::string_view& problem) const;
+    bool tryJwt(const AuthRequest& request, AuthContext& context, bool& presented,
+                std::string_view& problem) const;
     bool tryBasic(const AuthRequest& request, AuthContext& context, bool& presented) const;
     void writeIdentity(AuthContext& context) const;
 

@@ -52,10 +52,12 @@ std::optional<double> numericDate(const nlohmann::json& claims, const char* name
 
 bool oneOf(const std::vector<std::string>& allowed, const nlohmann::json& value) {
     if (value.is_string()) {
-        return std::find(allowed.begin(), allowed.end(), value.get_ref<const std::string&>()) != allowed.end();
+        return std::find(allowed.begin(), allowed.end(), value.get_ref<const std::string&>()) !=
+               allowed.end();
     }
     if (value.is_array()) {
-        return std::any_of(value.begin(), value.end(), [&](const nlohmann::json& item) { return oneOf(allowed, item); });
+        return std::any_of(value.begin(), value.end(),
+                           [&](const nlohmann::json& item) { return oneOf(allowed, item); });
     }
     return false;
 }
@@ -148,7 +150,8 @@ JwtError verifyJwt(std::string_view token, std::span<const JwtKeySet* const> key
     if (claims.is_discarded()) {
         return JwtError::Malformed;
     }
-    const auto skew = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(rules.clockSkew).count());
+    const auto skew =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(rules.clockSkew).count());
     const auto now = static_cast<double>(nowUnixSeconds);
     if (claims.contains("exp")) {
         const auto exp = numericDate(claims, "exp");

@@ -29,15 +29,15 @@ using JwtKeySet = std::vector<JwtKey>;
 
 enum class JwtError {
     None,
-    Malformed,      // not three base64url parts, or header/payload not JSON objects
-    Algorithm,      // "none" or an algorithm this gateway does not verify
-    NoKey,          // no configured key for the token's kid and algorithm
-    Signature,      // no candidate key verifies the signature
-    Expired,        // exp (plus skew) has passed
-    NotYetValid,    // nbf (minus skew) is in the future
+    Malformed,   // not three base64url parts, or header/payload not JSON objects
+    Algorithm,   // "none" or an algorithm this gateway does not verify
+    NoKey,       // no configured key for the token's kid and algorithm
+    Signature,   // no candidate key verifies the signature
+    Expired,     // exp (plus skew) has passed
+    NotYetValid, // nbf (minus skew) is in the future
     Issuer,
     Audience,
-    MissingClaim,   // a required claim is absent
+    MissingClaim, // a required claim is absent
 };
 
 // A client-safe reason for the WWW-Authenticate error_description and the JSON body.

@@ -15,7 +15,8 @@ std::string hashPassword(std::string_view password, std::uint32_t iterations) {
     if (hash.empty()) {
         return {};
     }
-    return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + model::toHex(salt) + "$" + model::toHex(hash);
+    return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + model::toHex(salt) + "$" +
+           model::toHex(hash);
 }
 
 std::string generateApiKey() {

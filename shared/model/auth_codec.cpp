@@ -33,7 +33,8 @@ int hexDigit(char c) {
 
 // A YAML mapping of strings to strings (identity_headers, claims, consumer headers), in the
 // document's key order as the JSON object keeps it.
-void readStringMap(ObjectReader& r, std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+void readStringMap(ObjectReader& r, std::string_view key,
+                   std::vector<std::pair<std::string, std::string>>& out) {
     const nlohmann::json* value = r.member(key);
     if (value == nullptr) {
         return;
@@ -72,8 +73,8 @@ nlohmann::json stringMap(const std::vector<std::pair<std::string, std::string>>&
     return out;
 }
 
-JwtKeySource decodeKeySource(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
-                             UnknownKeys unknownKeys) {
+JwtKeySource decodeKeySource(const nlohmann::json& value, const std::string& pointer,
+                             Diagnostics& diagnostics, UnknownKeys unknownKeys) {
     JwtKeySource key;
     ObjectReader r(value, pointer, diagnostics, unknownKeys);
     if (!r.valid()) {
@@ -132,7 +133,7 @@ bool isQueryName(std::string_view name) {
 // Headers the gateway itself manages or that frame the message: identity headers must not replace them.
 bool isReservedHeader(std::string_view name) {
     static constexpr std::array<std::string_view, 9> kReserved{
-        "host", "content-length", "transfer-encoding", "connection", "upgrade",
+        "host", "content-length", "transfer-encoding", "connection",   "upgrade",
         "te",   "trailer",        "keep-alive",        "authorization"};
     std::string lower;
     for (const char c : name) {
@@ -141,16 +142,18 @@ bool isReservedHeader(std::string_view name) {
     return std::find(kReserved.begin(), kReserved.end(), lower) != kReserved.end();
 }
 
-void validateHeaderMap(const std::vector<std::pair<std::string, std::string>>& items, const std::string& pointer,
-                       Diagnostics& d) {
+void validateHeaderMap(const std::vector<std::pair<std::string, std::string>>& items,
+                       const std::string& pointer, Diagnostics& d) {
     for (const auto& [name, value] : items) {
         if (!isToken(name)) {
             d.error(childPointer(pointer, name), "'" + name + "' is not a valid header name", true);
         } else if (isReservedHeader(name)) {
-            d.error(childPointer(pointer, name), "'" + name + "' is managed by the gateway and cannot be set", true);
+            d.error(childPointer(pointer, name), "'" + name + "' is managed by the gateway and cannot be set",
+                    true);
         }
         if (!isHeaderValue(value)) {
-            d.error(childPointer(pointer, name), "header values are at most 1024 bytes without control characters");
+            d.error(childPointer(pointer, name),
+                    "header values are at most 1024 bytes without control characters");
         }
     }
 }
@@ -175,19 +178,23 @@ void validateRouteAuth(const RouteAuthConfig& auth, const std::string& pointer, 
         const auto& jwt = *auth.jwt;
         const auto jwtPointer = pointer + "/jwt";
         if (jwt.keys.empty()) {
-            d.error(jwtPointer + "/keys", "at least one key source is required (pem_file, secret_file or jwks_file)");
+            d.error(jwtPointer + "/keys",
+                    "at least one key source is required (pem_file, secret_file or jwks_file)");
         } else if (jwt.keys.size() > kMaxJwtKeySources) {
-            d.error(jwtPointer + "/keys", "at most " + std::to_string(kMaxJwtKeySources) + " key sources per route");
+            d.error(jwtPointer + "/keys",
+                    "at most " + std::to_string(kMaxJwtKeySources) + " key sources per route");
         }
         for (std::size_t k = 0; k < jwt.keys.size(); ++k) {
             const auto& key = jwt.keys[k];
             const auto keyPointer = childPointer(jwtPointer + "/keys", k);
-            const int files = int(!key.pemFile.empty()) + int(!key.secretFile.empty()) + int(!key.jwksFile.empty());
+            const int files =
+                int(!key.pemFile.empty()) + int(!key.secretFile.empty()) + int(!key.jwksFile.empty());
             if (files != 1) {
                 d.error(keyPointer, "set exactly one of pem_file, secret_file, jwks_file");
             }
             if (!key.pemFile.empty() && key.alg == JwtAlgorithm::HS256) {
-                d.error(keyPointer + "/alg", "a PEM public key verifies RS256 or ES256; HS256 needs a secret_file");
+                d.error(keyPointer + "/alg",
+                        "a PEM public key verifies RS256 or ES256; HS256 needs a secret_file");
             }
         }
         if (!jwt.cookie.empty() && !isToken(jwt.cookie)) {
@@ -292,9 +299,10 @@ std::optional<PasswordHash> parsePasswordHash(std::string_view text) {
     }
     PasswordHash out;
     const std::string_view iterations = text.substr(0, first);
-    const auto [end, ec] = std::from_chars(iterations.data(), iterations.data() + iterations.size(), out.iterations);
-    if (ec != std::errc{} || end != iterations.data() + iterations.size() || out.iterations < kMinPbkdf2Iterations ||
-        out.iterations > kMaxPbkdf2Iterations) {
+    const auto [end, ec] =
+        std::from_chars(iterations.data(), iterations.data() + iterations.size(), out.iterations);
+    if (ec != std::errc{} || end != iterations.data() + iterations.size() ||
+        out.iterations < kMinPbkdf2Iterations || out.iterations > kMaxPbkdf2Iterations) {
         return std::nullopt;
     }
     auto salt = fromHex(text.substr(first + 1, second - first - 1));
@@ -400,8 +408,8 @@ nlohmann::json encodeRouteAuth(const RouteAuthConfig& auth) {
     return out;
 }
 
-ConsumerConfig decodeConsumer(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
-                              UnknownKeys unknownKeys) {
+ConsumerConfig decodeConsumer(const nlohmann::json& value, const std::string& pointer,
+                              Diagnostics& diagnostics, UnknownKeys unknownKeys) {
     ConsumerConfig consumer;
     ObjectReader r(value, pointer, diagnostics, unknownKeys);
     if (!r.valid()) {
@@ -427,7 +435,8 @@ nlohmann::json encodeConsumer(const ConsumerConfig& consumer) {
         out["api_keys"] = consumer.apiKeys;
     }
     if (consumer.basicAuth) {
-        out["basic_auth"] = {{"username", consumer.basicAuth->username}, {"password", consumer.basicAuth->password}};
+        out["basic_auth"] = {{"username", consumer.basicAuth->username},
+                             {"password", consumer.basicAuth->password}};
     }
     if (!consumer.headers.empty()) {
         out["headers"] = stringMap(consumer.headers);
@@ -443,7 +452,8 @@ void validateAuth(const GatewayConfig& config, Diagnostics& d) {
         const auto& consumer = config.consumers[c];
         const auto pointer = childPointer("/consumers", c);
         if (!isValidName(consumer.name)) {
-            d.error(pointer + "/name", "consumer name '" + consumer.name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+            d.error(pointer + "/name",
+                    "consumer name '" + consumer.name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
         } else if (!names.insert(consumer.name).second) {
             d.error(pointer + "/name", "duplicate consumer name '" + consumer.name + "'");
         }
@@ -463,7 +473,8 @@ void validateAuth(const GatewayConfig& config, Diagnostics& d) {
                 !isHeaderValue(credential.username)) {
                 d.error(pointer + "/basic_auth/username", "a username is printable text without ':'");
             } else if (!usernames.insert(credential.username).second) {
-                d.error(pointer + "/basic_auth/username", "username '" + credential.username + "' is used twice");
+                d.error(pointer + "/basic_auth/username",
+                        "username '" + credential.username + "' is used twice");
             }
             if (!parsePasswordHash(credential.password)) {
                 d.error(pointer + "/basic_auth/password",

@@ -17,7 +17,7 @@ namespace gaetwae::model {
 
 inline constexpr std::uint32_t kMinPbkdf2Iterations = 1'000;
 inline constexpr std::uint32_t kMaxPbkdf2Iterations = 10'000'000;
-inline constexpr std::size_t kHashBytes = 32; // SHA-256
+inline constexpr std::size_t kHashBytes = 32;        // SHA-256
 inline constexpr std::size_t kMaxJwtKeySources = 16; // per route (a JWKS file counts once)
 
 // "sha256:<64 hex digits>" -> the 32 digest bytes; nullopt when malformed.
@@ -44,8 +44,8 @@ IdentitySource parseIdentitySource(std::string_view text);
 
 void decodeRouteAuth(ObjectReader& reader, RouteAuthConfig& auth, UnknownKeys unknownKeys);
 nlohmann::json encodeRouteAuth(const RouteAuthConfig& auth);
-ConsumerConfig decodeConsumer(const nlohmann::json& value, const std::string& pointer, Diagnostics& diagnostics,
-                              UnknownKeys unknownKeys);
+ConsumerConfig decodeConsumer(const nlohmann::json& value, const std::string& pointer,
+                              Diagnostics& diagnostics, UnknownKeys unknownKeys);
 nlohmann::json encodeConsumer(const ConsumerConfig& consumer);
 
 // Consumers (unique names, API keys and usernames, well-formed hashes) and every route's auth

@@ -42,8 +42,8 @@ std::string base64Url(std::string_view bytes) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < bytes.size(); i += 3) {
-        const auto n = (std::uint32_t(std::uint8_t(bytes[i])) << 16) | (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) |
-                       std::uint8_t(bytes[i + 2]);
+        const auto n = (std::uint32_t(std::uint8_t(bytes[i])) << 16) |
+                       (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) | std::uint8_t(bytes[i + 2]);
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
         out += kAlphabet[(n >> 6) & 63];
@@ -54,7 +54,8 @@ std::string base64Url(std::string_view bytes) {
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
     } else if (bytes.size() - i == 2) {
-        const auto n = (std::uint32_t(std::uint8_t(bytes[i])) << 16) | (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8);
+        const auto n =
+            (std::uint32_t(std::uint8_t(bytes[i])) << 16) | (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8);
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
         out += kAlphabet[(n >> 6) & 63];
@@ -90,8 +91,9 @@ std::string sha256Hex(std::string_view data) {
 
 std::string pbkdf2Hash(std::string_view password, std::string_view salt, int iterations) {
     unsigned char out[32];
-    PKCS5_PBKDF2_HMAC(password.data(), int(password.size()), reinterpret_cast<const unsigned char*>(salt.data()),
-                      int(salt.size()), iterations, EVP_sha256(), 32, out);
+    PKCS5_PBKDF2_HMAC(password.data(), int(password.size()),
+                      reinterpret_cast<const unsigned char*>(salt.data()), int(salt.size()), iterations,
+                      EVP_sha256(), 32, out);
     return fmt::format("pbkdf2-sha256${}${}${}", iterations, hex(salt),
                        hex(std::string_view(reinterpret_cast<const char*>(out), 32)));
 }
@@ -149,8 +151,8 @@ std::string jwks(const std::vector<nlohmann::json>& keys) {
 std::string hmac(std::string_view secret, std::string_view input) {
     unsigned char out[32];
     unsigned int size = 0;
-    HMAC(EVP_sha256(), secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(input.data()),
-         input.size(), out, &size);
+    HMAC(EVP_sha256(), secret.data(), int(secret.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), out, &size);
     return std::string(reinterpret_cast<const char*>(out), size);
 }
 
@@ -197,7 +199,9 @@ std::string token(const Signer& signer, const nlohmann::json& claims, const std:
 }
 
 std::int64_t nowUnix() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 nlohmann::json claimsFor(const std::string& sub, std::int64_t expIn = 600) {
@@ -252,7 +256,9 @@ private:
     Signer m_rs;
     Signer m_es;
 
-    std::string path(const std::string& name) const { return m_dir.filePath(QString::fromStdString(name)).toStdString(); }
+    std::string path(const std::string& name) const {
+        return m_dir.filePath(QString::fromStdString(name)).toStdString();
+    }
 
     std::string yaml(const FakeBackend& backend, const std::string& extraRoutes = "") const {
         std::string y = "listeners: [{address: \"127.0.0.1:0\"}]\naccess_log: {enabled: false}\n";
@@ -263,42 +269,44 @@ private:
                          "    headers: {{X-Tenant: acme}}\n"
                          "  - name: bob\n"
                          "    api_keys: [\"sha256:{}\"]\n",
-                         sha256Hex(m_aliceKey), pbkdf2Hash("correct horse", "saltsaltsalt", 1000), sha256Hex(m_bobKey));
-        y += fmt::format("routes:\n"
-                         "  - name: jwt\n"
-                         "    match: {{path_prefix: /jwt}}\n"
-                         "    pool: p\n"
-                         "    auth:\n"
-                         "      jwt:\n"
-                         "        keys:\n"
-                         "          - {{secret_file: \"{}\"}}\n"
-                         "          - {{pem_file: \"{}\", alg: RS256}}\n"
-                         "          - {{pem_file: \"{}\", alg: ES256}}\n"
-                         "        issuer: https://issuer.test\n"
-                         "        audience: [api, other]\n"
-                         "        clock_skew: 60s\n"
-                         "        required_claims: [sub]\n"
-                         "      identity_headers: {{X-User-ID: sub, X-Consumer: consumer, X-Auth-Method: method}}\n"
-                         "  - name: jwks\n"
-                         "    match: {{path_prefix: /jwks}}\n"
-                         "    pool: p\n"
-                         "    auth:\n"
-                         "      jwt: {{keys: [{{jwks_file: \"{}\"}}]}}\n"
-                         "      identity_headers: {{X-User-ID: sub}}\n"
-                         "  - name: claims\n"
-                         "    match: {{path_prefix: /claims}}\n"
-                         "    pool: p\n"
-                         "    auth:\n"
-                         "      jwt: {{keys: [{{secret_file: \"{}\"}}]}}\n"
-                         "      claims: {{role: admin}}\n"
-                         "  - name: carried\n"
-                         "    match: {{path_prefix: /carried}}\n"
-                         "    pool: p\n"
-                         "    auth:\n"
-                         "      jwt: {{keys: [{{secret_file: \"{}\"}}], cookie: session, query: access_token}}\n"
-                         "      strip_credentials: true\n",
-                         path("hs.secret"), path("rsa.pem"), path("ec.pem"), path("keys.jwks"), path("hs.secret"),
-                         path("hs.secret"));
+                         sha256Hex(m_aliceKey), pbkdf2Hash("correct horse", "saltsaltsalt", 1000),
+                         sha256Hex(m_bobKey));
+        y += fmt::format(
+            "routes:\n"
+            "  - name: jwt\n"
+            "    match: {{path_prefix: /jwt}}\n"
+            "    pool: p\n"
+            "    auth:\n"
+            "      jwt:\n"
+            "        keys:\n"
+            "          - {{secret_file: \"{}\"}}\n"
+            "          - {{pem_file: \"{}\", alg: RS256}}\n"
+            "          - {{pem_file: \"{}\", alg: ES256}}\n"
+            "        issuer: https://issuer.test\n"
+            "        audience: [api, other]\n"
+            "        clock_skew: 60s\n"
+            "        required_claims: [sub]\n"
+            "      identity_headers: {{X-User-ID: sub, X-Consumer: consumer, X-Auth-Method: method}}\n"
+            "  - name: jwks\n"
+            "    match: {{path_prefix: /jwks}}\n"
+            "    pool: p\n"
+            "    auth:\n"
+            "      jwt: {{keys: [{{jwks_file: \"{}\"}}]}}\n"
+            "      identity_headers: {{X-User-ID: sub}}\n"
+            "  - name: claims\n"
+            "    match: {{path_prefix: /claims}}\n"
+            "    pool: p\n"
+            "    auth:\n"
+            "      jwt: {{keys: [{{secret_file: \"{}\"}}]}}\n"
+            "      claims: {{role: admin}}\n"
+            "  - name: carried\n"
+            "    match: {{path_prefix: /carried}}\n"
+            "    pool: p\n"
+            "    auth:\n"
+            "      jwt: {{keys: [{{secret_file: \"{}\"}}], cookie: session, query: access_token}}\n"
+            "      strip_credentials: true\n",
+            path("hs.secret"), path("rsa.pem"), path("ec.pem"), path("keys.jwks"), path("hs.secret"),
+            path("hs.secret"));
         y += "  - name: keys\n"
              "    match: {path_prefix: /keys}\n"
              "    pool: p\n"
@@ -332,19 +340,22 @@ private:
              "    pool: p\n"
              "    rate_limit: [{key: consumer, rate: 1/m}]\n";
         y += extraRoutes;
-        y += fmt::format("pools:\n  - name: p\n    instances:\n      - {{id: a, address: \"{}\"}}\n", backend.address());
+        y += fmt::format("pools:\n  - name: p\n    instances:\n      - {{id: a, address: \"{}\"}}\n",
+                         backend.address());
         return y;
     }
 
     // A 401 the gateway answered itself, with its JSON body and a challenge naming `scheme`.
     static bool isUnauthorized(const std::optional<Response>& r, std::string_view scheme, bool invalidToken) {
-        if (!r || r->status != 401 || !r->json().is_object() || r->json().value("error", "") != "unauthorized" ||
+        if (!r || r->status != 401 || !r->json().is_object() ||
+            r->json().value("error", "") != "unauthorized" ||
             r->header("Content-Type") != "application/json") {
             return false;
         }
         bool found = false;
         for (const auto& [name, value] : r->headers) {
-            if (QByteArray::fromStdString(name).toLower() == "www-authenticate" && value.starts_with(scheme)) {
+            if (QByteArray::fromStdString(name).toLower() == "www-authenticate" &&
+                value.starts_with(scheme)) {
                 found = !invalidToken || value.find("error=\"invalid_token\"") != std::string::npos;
             }
         }
@@ -365,8 +376,8 @@ private slots:
         writeFile(path("hs.secret"), m_secret + "\n");
         writeFile(path("rsa.pem"), publicPem(m_rsa));
         writeFile(path("ec.pem"), publicPem(m_ec));
-        writeFile(path("keys.jwks"), jwks({jwkOf(m_rsa, "r1", true), jwkOf(m_ec, "e1", false),
-                                            jwkOf(m_otherRsa, "r2", true)}));
+        writeFile(path("keys.jwks"),
+                  jwks({jwkOf(m_rsa, "r1", true), jwkOf(m_ec, "e1", false), jwkOf(m_otherRsa, "r2", true)}));
         m_hs = {"HS256", [this](std::string_view input) { return hmac(m_secret, input); }};
         m_rs = {"RS256", [this](std::string_view input) { return signWith(m_rsa, input, true); }};
         m_es = {"ES256", [this](std::string_view input) { return signWith(m_ec, input, false); }};
@@ -378,7 +389,8 @@ private slots:
         TestGateway gateway(yaml(backend));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         for (const Signer* signer : {&m_hs, &m_rs, &m_es}) {
-            const auto response = call(gateway.port(), "/jwt/me", bearer(token(*signer, claimsFor("user-" + signer->alg))));
+            const auto response =
+                call(gateway.port(), "/jwt/me", bearer(token(*signer, claimsFor("user-" + signer->alg))));
             QVERIFY(response);
             QCOMPARE(response->status, 200);
             const auto received = backend.received().back();
@@ -393,11 +405,12 @@ private slots:
 
     void badTokensAre401AndNeverReachTheBackend_data() {
         QTest::addColumn<QString>("vector");
-        for (const char* name : {"expired", "expired beyond skew", "not yet valid", "wrong RSA key", "wrong EC key",
-                                 "alg none", "HS256 keyed with the RSA public key", "tampered payload",
-                                 "tampered signature", "wrong issuer", "wrong audience", "missing token",
-                                 "not a JWT", "unknown alg", "ES256 signature on an RS256 header",
-                                 "missing required claim", "exp not a number", "unknown critical header"}) {
+        for (const char* name :
+             {"expired", "expired beyond skew", "not yet valid", "wrong RSA key", "wrong EC key", "alg none",
+              "HS256 keyed with the RSA public key", "tampered payload", "tampered signature", "wrong issuer",
+              "wrong audience", "missing token", "not a JWT", "unknown alg",
+              "ES256 signature on an RS256 header", "missing required claim", "exp not a number",
+              "unknown critical header"}) {
             QTest::newRow(name) << QString(name);
         }
     }
@@ -418,9 +431,11 @@ private slots:
             claims["nbf"] = nowUnix() + 120;
             jwt = token(m_hs, claims);
         } else if (v == "wrong RSA key") {
-            jwt = token({"RS256", [this](std::string_view in) { return signWith(m_otherRsa, in, true); }}, claimsFor("u"));
+            jwt = token({"RS256", [this](std::string_view in) { return signWith(m_otherRsa, in, true); }},
+                        claimsFor("u"));
         } else if (v == "wrong EC key") {
-            jwt = token({"ES256", [this](std::string_view in) { return signWith(m_otherEc, in, false); }}, claimsFor("u"));
+            jwt = token({"ES256", [this](std::string_view in) { return signWith(m_otherEc, in, false); }},
+                        claimsFor("u"));
         } else if (v == "alg none") {
             jwt = token({"none", [](std::string_view) { return std::string(); }}, claimsFor("u"));
         } else if (v == "HS256 keyed with the RSA public key") {
@@ -445,7 +460,8 @@ private slots:
         } else if (v == "not a JWT") {
             jwt = "abc.def";
         } else if (v == "unknown alg") {
-            jwt = token({"HS512", [this](std::string_view in) { return hmac(m_secret, in); }}, claimsFor("u"));
+            jwt =
+                token({"HS512", [this](std::string_view in) { return hmac(m_secret, in); }}, claimsFor("u"));
         } else if (v == "missing required claim") {
             auto claims = claimsFor("u");
             claims.erase("sub");
@@ -462,11 +478,13 @@ private slots:
             const std::string input = base64Url(header.dump()) + "." + base64Url(claimsFor("u").dump());
             jwt = input + "." + base64Url(hmac(m_secret, input));
         } else if (v == "ES256 signature on an RS256 header") {
-            jwt = token({"RS256", [this](std::string_view in) { return signWith(m_ec, in, false); }}, claimsFor("u"));
+            jwt = token({"RS256", [this](std::string_view in) { return signWith(m_ec, in, false); }},
+                        claimsFor("u"));
         }
         const auto response = call(gateway.port(), "/jwt/x", jwt.empty() ? Headers{} : bearer(jwt));
         QVERIFY2(isUnauthorized(response, "Bearer realm=", !jwt.empty()),
-                 response ? (std::to_string(response->status) + " " + response->body).c_str() : "no response");
+                 response ? (std::to_string(response->status) + " " + response->body).c_str()
+                          : "no response");
         // The forged HMAC must fail on a route whose only keys are asymmetric too.
         if (v == "HS256 keyed with the RSA public key") {
             QVERIFY(isUnauthorized(call(gateway.port(), "/jwks/x", bearer(jwt)), "Bearer realm=", true));
@@ -512,9 +530,10 @@ private slots:
         FakeBackend backend("b");
         const std::string file = path("rotating.jwks");
         writeFile(file, jwks({jwkOf(m_rsa, "old", true)}));
-        const std::string route = fmt::format("  - name: rotating\n    match: {{path_prefix: /rot}}\n    pool: p\n"
-                                              "    auth: {{jwt: {{keys: [{{jwks_file: \"{}\"}}]}}}}\n",
-                                              file);
+        const std::string route =
+            fmt::format("  - name: rotating\n    match: {{path_prefix: /rot}}\n    pool: p\n"
+                        "    auth: {{jwt: {{keys: [{{jwks_file: \"{}\"}}]}}}}\n",
+                        file);
         TestGateway gateway(yaml(backend, route));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         const Signer next{"RS256", [this](std::string_view in) { return signWith(m_otherRsa, in, true); }};
@@ -545,7 +564,9 @@ private slots:
         TestGateway gateway(yaml(backend));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         const std::string jwt = token(m_hs, claimsFor("c"));
-        QCOMPARE(statusOf(gateway.port(), "/carried", {{"Cookie", "theme=dark; session=" + jwt + "; lang=en"}}), 200);
+        QCOMPARE(
+            statusOf(gateway.port(), "/carried", {{"Cookie", "theme=dark; session=" + jwt + "; lang=en"}}),
+            200);
         QCOMPARE(statusOf(gateway.port(), "/carried?a=1&access_token=" + jwt), 200);
         QCOMPARE(backend.received().back().target, std::string("/carried?a=1")); // stripped
         QCOMPARE(statusOf(gateway.port(), "/carried", {{"Cookie", "session=" + jwt + "x"}}), 401);
@@ -589,7 +610,8 @@ private slots:
 
         // Reads return the route's auth and the consumers with their hashes only.
         const auto config = admin.result("config.get")["config"];
-        QCOMPARE(config["routes"].back()["auth"]["api_key"]["header"].get<std::string>(), std::string("X-API-Key"));
+        QCOMPARE(config["routes"].back()["auth"]["api_key"]["header"].get<std::string>(),
+                 std::string("X-API-Key"));
         QCOMPARE(config["consumers"][1]["api_keys"][0].get<std::string>(), "sha256:" + sha256Hex(m_bobKey));
         QVERIFY(config.dump().find(m_bobKey) == std::string::npos);
     }
@@ -623,8 +645,10 @@ private slots:
         // Not stripped on this route: the backend sees what the client sent.
         QCOMPARE(backend.received().back().target, "/keys/b?x=1&api_key=" + m_bobKey);
 
-        QVERIFY(isUnauthorized(call(gateway.port(), "/keys/a", {{"X-API-Key", m_aliceKey + "x"}}), "Key", false));
-        QVERIFY(isUnauthorized(call(gateway.port(), "/keys/a?api_key=" + sha256Hex(m_aliceKey)), "Key", false));
+        QVERIFY(
+            isUnauthorized(call(gateway.port(), "/keys/a", {{"X-API-Key", m_aliceKey + "x"}}), "Key", false));
+        QVERIFY(
+            isUnauthorized(call(gateway.port(), "/keys/a?api_key=" + sha256Hex(m_aliceKey)), "Key", false));
         const auto missing = call(gateway.port(), "/keys/a");
         QVERIFY(isUnauthorized(missing, "Key", false));
         QCOMPARE(missing->json().value("message", ""), std::string("credentials are required"));
@@ -640,11 +664,14 @@ private slots:
             QCOMPARE(statusOf(gateway.port(), "/basic", good), 200);
             QCOMPARE(backend.received().back().header("X-Consumer"), std::string("alice"));
         }
-        const auto wrong = call(gateway.port(), "/basic", {{"Authorization", "Basic " + base64("alice:battery")}});
+        const auto wrong =
+            call(gateway.port(), "/basic", {{"Authorization", "Basic " + base64("alice:battery")}});
         QVERIFY(isUnauthorized(wrong, "Basic realm=\"shop\"", false));
-        QVERIFY(isUnauthorized(call(gateway.port(), "/basic", {{"Authorization", "Basic " + base64("mallory:x")}}),
-                               "Basic", false));
-        QVERIFY(isUnauthorized(call(gateway.port(), "/basic", {{"Authorization", "Basic !!!"}}), "Basic", false));
+        QVERIFY(isUnauthorized(
+            call(gateway.port(), "/basic", {{"Authorization", "Basic " + base64("mallory:x")}}), "Basic",
+            false));
+        QVERIFY(
+            isUnauthorized(call(gateway.port(), "/basic", {{"Authorization", "Basic !!!"}}), "Basic", false));
         QVERIFY(isUnauthorized(call(gateway.port(), "/basic"), "Basic", false));
         QCOMPARE(backend.requestsReceived(), std::uint64_t(3));
     }
@@ -658,7 +685,8 @@ private slots:
         QCOMPARE(statusOf(gateway.port(), "/strip/a", {{"x-api-key", m_aliceKey}, {"X-Other", "kept"}}), 200);
         QCOMPARE(backend.received().back().headerCount("X-API-Key"), std::size_t(0));
         QCOMPARE(backend.received().back().header("X-Other"), std::string("kept"));
-        QCOMPARE(statusOf(gateway.port(), "/strip/a", {{"Authorization", "Basic " + base64("alice:correct horse")}}),
+        QCOMPARE(statusOf(gateway.port(), "/strip/a",
+                          {{"Authorization", "Basic " + base64("alice:correct horse")}}),
                  200);
         QCOMPARE(backend.received().back().headerCount("Authorization"), std::size_t(0));
     }
@@ -667,14 +695,15 @@ private slots:
         FakeBackend backend("b");
         TestGateway gateway(yaml(backend));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        const Headers spoofed{{"X-User-ID", "root"}, {"x-consumer", "admin"}, {"X-Auth-Method", "magic"},
-                              {"X-Tenant", "evil"}};
+        const Headers spoofed{
+            {"X-User-ID", "root"}, {"x-consumer", "admin"}, {"X-Auth-Method", "magic"}, {"X-Tenant", "evil"}};
         Headers headers = bearer(token(m_hs, claimsFor("carol\r\nX-Injected: 1")));
         headers.insert(headers.end(), spoofed.begin(), spoofed.end());
         QCOMPARE(statusOf(gateway.port(), "/jwt/x", headers), 200);
         const auto received = backend.received().back();
         QCOMPARE(received.headerCount("X-User-ID"), std::size_t(1));
-        QCOMPARE(received.header("X-User-ID"), std::string("carolX-Injected: 1")); // CR/LF dropped: one header
+        QCOMPARE(received.header("X-User-ID"),
+                 std::string("carolX-Injected: 1")); // CR/LF dropped: one header
         QCOMPARE(received.headerCount("X-Injected"), std::size_t(0));
         QCOMPARE(received.headerCount("X-Consumer"), std::size_t(1));
         QCOMPARE(received.header("X-Auth-Method"), std::string("jwt"));
@@ -739,17 +768,20 @@ private slots:
             "listeners: [{address: \"127.0.0.1:0\"}]\n"
             "consumers:\n"
             "  - name: alice\n"
-            "    api_keys: [\"" + m_aliceKey + "\"]\n"                                          // line 4
-            "    basic_auth: {username: alice, password: \"pbkdf2-sha256$10$00$00\"}\n"        // line 5
+            "    api_keys: [\"" +
+            m_aliceKey +
+            "\"]\n"                                                                     // line 4
+            "    basic_auth: {username: alice, password: \"pbkdf2-sha256$10$00$00\"}\n" // line 5
             "routes:\n"
             "  - name: r\n"
             "    match: {path_prefix: /}\n"
             "    pool: p\n"
             "    auth:\n"
-            "      jwt: {keys: [{pem_file: /x.pem, alg: HS256}]}\n"                              // line 11
-            "      identity_headers: {Host: sub}\n"                                               // line 12
-            "      tokens: true\n"                                                                // line 13
-            "pools:\n  - name: p\n    instances: [{id: a, address: \"" + backend.address() + "\"}]\n";
+            "      jwt: {keys: [{pem_file: /x.pem, alg: HS256}]}\n" // line 11
+            "      identity_headers: {Host: sub}\n"                 // line 12
+            "      tokens: true\n"                                  // line 13
+            "pools:\n  - name: p\n    instances: [{id: a, address: \"" +
+            backend.address() + "\"}]\n";
         const auto result = gaetwae::engine::config::loadConfigText(text, "gw.yaml");
         QVERIFY(!result.ok());
         const std::string errors = result.errorText();
@@ -792,7 +824,8 @@ private slots:
         QVERIFY2(loaded.ok(), loaded.errorText().c_str());
         const auto& config = loaded.loaded->config;
         gaetwae::model::Diagnostics diagnostics;
-        const auto decoded = gaetwae::model::decodeGatewayConfig(gaetwae::model::encodeGatewayConfig(config), diagnostics);
+        const auto decoded =
+            gaetwae::model::decodeGatewayConfig(gaetwae::model::encodeGatewayConfig(config), diagnostics);
         QVERIFY(diagnostics.empty());
         QVERIFY(decoded == config);
         QCOMPARE(decoded.consumers.size(), std::size_t(2));
@@ -825,7 +858,8 @@ private slots:
     void hashSecretPrintsWhatTheConfigNeeds() {
         auto run = [](const QStringList& args, const QByteArray& input) {
             QProcess process;
-            process.start(QString::fromUtf8(GAETWAED_BINARY), QStringList{QStringLiteral("hash-secret")} + args);
+            process.start(QString::fromUtf8(GAETWAED_BINARY),
+                          QStringList{QStringLiteral("hash-secret")} + args);
             process.write(input);
             process.closeWriteChannel();
             const bool finished = process.waitForFinished(30000);
@@ -836,9 +870,9 @@ private slots:
         QVERIFY(apiOk);
         QCOMPARE(apiHash, "sha256:" + sha256Hex("my-key"));
 
-        const auto [pwOk, pwHash] = run({QStringLiteral("--password"), QStringLiteral("--iterations"),
-                                         QStringLiteral("2000")},
-                                        "s3cret\n");
+        const auto [pwOk, pwHash] =
+            run({QStringLiteral("--password"), QStringLiteral("--iterations"), QStringLiteral("2000")},
+                "s3cret\n");
         QVERIFY(pwOk);
         const auto parts = QString::fromStdString(pwHash).split(QLatin1Char('$'));
         QCOMPARE(parts.size(), qsizetype(4));
