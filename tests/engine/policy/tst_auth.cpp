@@ -4,6 +4,8 @@
 // and queries, basic auth, identity headers, credential stripping, allow lists, consumer rate
 // limits, config errors, and the hash-secret command.
 #include "engine/config/config_loader.hpp"
+#include "engine/policy/authenticator.hpp"
+#include "engine/policy/jwt_keys.hpp"
 #include "shared/model/config_codec.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/test_client.hpp"
@@ -852,6 +854,41 @@ private slots:
         QCOMPARE(auth->jwt->keys.size(), std::size_t(3));
         QCOMPARE(auth->jwt->requiredClaims.size(), std::size_t(2));
         QCOMPARE(result.loaded->config.consumers.size(), std::size_t(1));
+    }
+
+    void verifiedCredentialsCacheIsBounded() {
+        gaetwae::engine::policy::CredentialCache cache;
+        const auto capacity = gaetwae::engine::policy::CredentialCache::kCapacity;
+        for (std::size_t i = 0; i < capacity; ++i) {
+            cache.insert("k" + std::to_string(i));
+        }
+        QVERIFY(cache.contains("k0") && cache.contains("k" + std::to_string(capacity - 1)));
+        cache.insert("one more"); // full: starts over rather than grow
+        QVERIFY(cache.contains("one more"));
+        QVERIFY(!cache.contains("k0"));
+    }
+
+    void jwksDocumentsKeepOnlyUsableSigningKeys() {
+        std::string error;
+        auto encryption = jwkOf(m_rsa, "enc", true);
+        encryption["use"] = "enc";
+        nlohmann::json symmetric;
+        symmetric["kty"] = "oct";
+        symmetric["k"] = base64Url(m_secret);
+        auto mislabelled = jwkOf(m_ec, "ps", false);
+        mislabelled["alg"] = "ES384";
+        const auto keys = gaetwae::engine::policy::parseJwks(
+            jwks({encryption, symmetric, mislabelled, jwkOf(m_ec, "e1", false)}), error);
+        QVERIFY2(keys, error.c_str());
+        QCOMPARE(keys->size(), std::size_t(1));
+        QCOMPARE(keys->front().kid, std::string("e1"));
+        QVERIFY(keys->front().alg == gaetwae::model::JwtAlgorithm::ES256);
+        QVERIFY(!gaetwae::engine::policy::parseJwks(jwks({encryption, symmetric}), error));
+        QVERIFY(!gaetwae::engine::policy::parseJwks("[]", error));
+        auto broken = jwkOf(m_ec, "bad", false);
+        broken["x"] = base64Url("short");
+        QVERIFY(!gaetwae::engine::policy::parseJwks(jwks({broken}), error));
+        QVERIFY2(error.find("bad") != std::string::npos, error.c_str());
     }
 
     // ---------------------------------------------------------------- operators' tool
