@@ -20,8 +20,8 @@ constexpr std::string_view kUsage =
     "       gaetwaed hash-secret --new-api-key         print a new random API key, then its hash\n"
     "\n"
     "The secret is the first line of stdin (without its line break). Put the printed hash in the\n"
-    "config: consumers[].api_keys or consumers[].basic_auth.password. Each PBKDF2 check costs\n"
-    "about the iteration count in microseconds on the worker that makes it (default 100000); the\n"
+    "config: consumers[].api_keys or consumers[].basic_auth.password. A PBKDF2 check blocks the\n"
+    "worker that makes it (the default 100000 iterations take some 40 ms on a current core); the\n"
     "engine caches credentials it verified, so a client pays it once.\n";
 
 std::optional<std::string> readSecret() {
