@@ -49,6 +49,9 @@ struct RuntimeSnapshot {
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
     // By route index; nullptr for a route without auth (its requests pay one null check).
     std::vector<std::shared_ptr<const policy::RouteAuth>> auth;
+    std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
+    std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
+    std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,

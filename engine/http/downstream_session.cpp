@@ -6,6 +6,7 @@
 #include "engine/net/worker.hpp"
 #include "engine/policy/authenticator.hpp"
 #include "engine/policy/rate_limit_check.hpp"
+#include "engine/policy/route_limits.hpp"
 #include "engine/routing/route_table.hpp"
 
 #include <boost/beast/http/error.hpp>
@@ -218,10 +219,14 @@ Task<void> DownstreamSession::run() {
             if (auth != nullptr && !authenticate(*auth, p, x)) {
                 auth = nullptr;
             }
-            if (!p.error && !routing->snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)].empty() &&
-                limitRate(*routing, p.target, x)) {
-                p.error = ProxyError::RateLimited;
-                p.close = m_unreadInput; // the body was not read: close rather than parse it as a request
+            if (!p.error) {
+                const auto mode = routing->snapshot->limitModes[static_cast<std::size_t>(x.routeIndex)];
+                if (mode == policy::LimitMode::Local) {
+                    p.error = limitRate(*routing, p.target, x);
+                } else if (mode == policy::LimitMode::Shared) {
+                    p.error = co_await limitShared(*routing, p.target, x);
+                }
+                p.close = p.error && m_unreadInput; // the body was not read: close rather than parse it as a request
             }
             if (auth != nullptr && !p.error) {
                 applyAuth(*auth, p.target, x); // after the limits, which may key on the credentials
@@ -347,18 +352,6 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
         p.close = true;
     }
     return p;
-}
-
-bool DownstreamSession::limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x) {
-    const auto& limits = routing.snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)];
-    const RequestHeaders headers(m_request.headers);
-    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers, x.consumer};
-    const policy::RateLimitOutcome outcome =
-        policy::checkRateLimits(limits, key, x.route, m_worker.clock().now(), m_rateLimitKey);
-    m_rateLimitLines.clear();
-    policy::appendRateLimitHeaders(outcome, m_rateLimitLines);
-    x.rateLimitLines = m_rateLimitLines;
-    return outcome.refused;
 }
 
 void DownstreamSession::capture(const RequestParser& parser, const routing::Route& route,

@@ -111,9 +111,11 @@ private:
     };
 
     Plan plan(const RequestParser& parser, const net::WorkerRouting& routing, Exchange& x);
-    // Applies the route's rate limits (only called for a route that has some): true when an
-    // enforcing limit refuses. Fills x.rateLimitLines either way.
-    bool limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    // Applies the route's rate limits and quotas (only called for a route that has some), all
+    // local (limitRate) or some through Redis (limitShared, session_limits.cpp): the error to
+    // answer when one refuses. Fills x.rateLimitLines either way.
+    std::optional<ProxyError> limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    Task<std::optional<ProxyError>> limitShared(const net::WorkerRouting& routing, const Target& target, Exchange& x);
     // Routes with auth (session_auth.cpp): authenticate() decides (false: p.error is set, 401 or
     // 403); applyAuth() then prepares the request for the backend (identity headers, stripping).
     bool authenticate(const policy::RouteAuth& auth, Plan& p, Exchange& x);
@@ -175,7 +177,7 @@ private:
     SteadyTimer m_backoff;            // waits between retries
     balancing::CandidateSet m_candidates; // scratch for sticky hashing
     std::string m_extraLines;         // gateway-added response header lines
-    std::string m_rateLimitLines;     // X-RateLimit-* lines of the current request
+    std::string m_rateLimitLines;     // X-RateLimit-* and X-Quota-* lines of the current request
     std::string m_rateLimitKey;       // scratch for a bucket key
     std::unique_ptr<policy::AuthContext> m_auth; // made by the first request to a route with auth
     std::string m_authQuery;          // the query without stripped credentials

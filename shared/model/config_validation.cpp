@@ -2,6 +2,7 @@
 
 #include "shared/model/address.hpp"
 #include "shared/model/auth_codec.hpp"
+#include "shared/model/distributed_limit.hpp"
 #include "shared/model/http_token.hpp"
 
 #include <map>
@@ -228,6 +229,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validatePools(config, diagnostics);
     validateRoutes(config, diagnostics);
     validateRateLimits(config, diagnostics);
+    validateDistributedLimits(config, diagnostics);
     validateAuth(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
