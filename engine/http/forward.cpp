@@ -232,6 +232,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     context.requestId = x.requestId;
     context.framing = framing;
     context.contentLength = length;
+    context.extraLines = x.upstreamLines;
 
     const RequestHeaders headerLookup(m_request.headers);
     const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headerLookup};

@@ -39,6 +39,7 @@ struct UpstreamRequestContext {
     std::string_view scheme = "http";
     BodyFraming framing = BodyFraming::None;
     std::uint64_t contentLength = 0;
+    std::string_view extraLines{}; // complete header lines added by the gateway (identity headers)
 };
 
 // Writes the request line and header for the upstream into `out` (cleared first):
