@@ -116,6 +116,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         }
         return std::size_t{0}; // unreachable: validation guarantees the pool exists
     });
+    snapshot->auth = registry.auth().bind(config, diagnostics); // key files that fail to load are errors
     if (config.redis) {
         snapshot->redis = policy::resolveRedisTarget(*config.redis, registry.rateLimits().redisStatus(), diagnostics);
     }

@@ -5,6 +5,7 @@
 #include "engine/http/access_log.hpp"
 #include "engine/http/header_rules.hpp"
 #include "engine/net/asio.hpp"
+#include "engine/policy/auth_registry.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
 #include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
@@ -47,6 +48,8 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    // By route index; nullptr for a route without auth (its requests pay one null check).
+    std::vector<std::shared_ptr<const policy::RouteAuth>> auth;
     std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
     std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
     std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
@@ -66,6 +69,7 @@ public:
     // Forgets instances and pools that are not in `config` any more.
     void retain(const model::GatewayConfig& config);
     policy::RateLimitRegistry& rateLimits() { return m_rateLimits; }
+    policy::AuthRegistry& auth() { return m_auth; }
 
 private:
     const Clock& m_clock;
@@ -73,6 +77,7 @@ private:
     std::map<std::pair<std::string, std::string>, std::shared_ptr<health::InstanceState>> m_states;
     std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
     policy::RateLimitRegistry m_rateLimits; // owns its own lock
+    policy::AuthRegistry m_auth;            // owns its own lock
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

@@ -4,6 +4,8 @@
 
 #include "engine/balancing/balancer.hpp"
 #include "engine/net/worker.hpp"
+#include "engine/policy/authenticator.hpp"
+#include "engine/policy/rate_limit_check.hpp"
 #include "engine/policy/route_limits.hpp"
 #include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
@@ -221,6 +223,11 @@ Task<void> DownstreamSession::run() {
                     continue;
                 }
             }
+            const policy::RouteAuth* auth =
+                p.error ? nullptr : routing->snapshot->auth[static_cast<std::size_t>(x.routeIndex)].get();
+            if (auth != nullptr && !authenticate(*auth, p, x)) {
+                auth = nullptr;
+            }
             if (!p.error) {
                 const auto mode = routing->snapshot->limitModes[static_cast<std::size_t>(x.routeIndex)];
                 if (mode == policy::LimitMode::Local) {
@@ -229,6 +236,9 @@ Task<void> DownstreamSession::run() {
                     p.error = co_await limitShared(*routing, p.target, x);
                 }
                 p.close = p.error && m_unreadInput; // the body was not read: close rather than parse it as a request
+            }
+            if (auth != nullptr && !p.error) {
+                applyAuth(*auth, p.target, x); // after the limits, which may key on the credentials
             }
             if (p.route != nullptr && m_worker.captures().active()) [[unlikely]] {
                 capture(parser, *p.route, p.target, x);
@@ -560,6 +570,7 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     record.instance = x.instance;
     record.requestId = x.requestId;
     record.error = x.error;
+    record.consumer = x.consumer;
     record.totalMs = millisecondsSince(m_requestStart);
     record.upstreamMs = x.upstreamMs;
     accessLog->write(record);

@@ -30,6 +30,8 @@ struct Route;
 } // namespace gaetwae::engine::routing
 
 namespace gaetwae::engine::policy {
+class RouteAuth;
+struct AuthContext;
 class CorsPolicy;
 struct RouteTransforms;
 struct TransformVariables;
@@ -119,6 +121,10 @@ private:
     // answer when one refuses. Fills x.rateLimitLines either way.
     std::optional<ProxyError> limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
     Task<std::optional<ProxyError>> limitShared(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    // Routes with auth (session_auth.cpp): authenticate() decides (false: p.error is set, 401 or
+    // 403); applyAuth() then prepares the request for the backend (identity headers, stripping).
+    bool authenticate(const policy::RouteAuth& auth, Plan& p, Exchange& x);
+    void applyAuth(const policy::RouteAuth& auth, Target& target, Exchange& x);
     // Offers a routed request to the running traffic captures (only called when one runs).
     void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
@@ -141,7 +147,7 @@ private:
                                                  const policy::TransformVariables& variables, bool bodiless,
                                                  std::optional<std::uint64_t> contentLength,
                                                  policy::HeaderEditPass& pass);
-    // Header lines for a gateway error: the rate limit lines, plus the CORS lines of a CORS
+    // Header lines for a gateway error: the auth challenge or rate limit lines, plus the CORS lines of a CORS
     // route so a page can read the error (a browser hides a response without them).
     std::string_view errorExtraLines(ProxyError error, const net::WorkerRouting& routing, const Exchange& x);
     // Relays the response body through `encoder` (chunked to HTTP/1.1 clients), head first.
@@ -196,6 +202,8 @@ private:
     std::string m_encoded;            // compressed output of one relayed batch
     std::string m_rateLimitLines;     // X-RateLimit-* and X-Quota-* lines of the current request
     std::string m_rateLimitKey;       // scratch for a bucket key
+    std::unique_ptr<policy::AuthContext> m_auth; // made by the first request to a route with auth
+    std::string m_authQuery;          // the query without stripped credentials
     std::chrono::steady_clock::time_point m_requestStart;
 };
 

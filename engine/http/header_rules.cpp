@@ -198,6 +198,7 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
     appendVia(out, headers, via > 0, request.version >= 11 ? policy.via11 : policy.via10);
 
     appendField(out, policy.requestIdHeader, context.requestId);
+    out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
     out.append("\r\n");
 }

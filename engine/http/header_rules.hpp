@@ -43,6 +43,7 @@ struct UpstreamRequestContext {
     std::string_view scheme = "http";
     BodyFraming framing = BodyFraming::None;
     std::uint64_t contentLength = 0;
+    std::string_view extraLines{}; // complete header lines added by the gateway (identity headers)
     const policy::HeaderEditPass* edits = nullptr; // the route's request_headers, if any
 };
 

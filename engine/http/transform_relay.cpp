@@ -51,14 +51,16 @@ Task<bool> DownstreamSession::answerPreflight(const policy::CorsPolicy& cors, bo
 
 std::string_view DownstreamSession::errorExtraLines(ProxyError error, const net::WorkerRouting& routing,
                                                     const Exchange& x) {
+    // A refused authentication answers before any rate limit is looked at: at most one is set.
+    const std::string_view lines = x.authLines.empty() ? x.rateLimitLines : x.authLines;
     if (x.routeIndex < 0 || error == ProxyError::CorsRejected) {
-        return x.rateLimitLines;
+        return lines;
     }
     const auto& transforms = routing.snapshot->transforms[static_cast<std::size_t>(x.routeIndex)];
     if (!transforms || !transforms->cors) {
-        return x.rateLimitLines;
+        return lines;
     }
-    m_extraLines.assign(x.rateLimitLines);
+    m_extraLines.assign(lines);
     transforms->cors->appendResponseLines(m_request.headers.get(bhttp::field::origin), m_extraLines);
     return m_extraLines;
 }
