@@ -126,6 +126,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
     snapshot->rateLimits = registry.rateLimits().bind(config);
     snapshot->quotas = registry.rateLimits().bindQuotas(config);
     snapshot->limitModes = policy::RateLimitRegistry::limitModes(config);
+    snapshot->transforms = policy::compileRouteTransforms(config);
     return snapshot;
 }
 

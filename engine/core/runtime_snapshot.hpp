@@ -7,6 +7,7 @@
 #include "engine/net/asio.hpp"
 #include "engine/policy/auth_registry.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
@@ -52,6 +53,8 @@ struct RuntimeSnapshot {
     std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
     std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
     std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
+    // By route index; nullptr for a route without header edits, CORS or compression.
+    std::vector<std::shared_ptr<const policy::RouteTransforms>> transforms;
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,

@@ -7,6 +7,7 @@
 #include "engine/policy/authenticator.hpp"
 #include "engine/policy/rate_limit_check.hpp"
 #include "engine/policy/route_limits.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
 
 #include <boost/beast/http/error.hpp>
@@ -214,6 +215,14 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             Plan p = plan(parser, *routing, x);
+            if (!p.error && m_request.method == bhttp::verb::options) [[unlikely]] {
+                // A CORS preflight is the gateway's to answer: it never reaches a backend.
+                const auto& transforms = routing->snapshot->transforms[static_cast<std::size_t>(x.routeIndex)];
+                if (transforms && transforms->cors && policy::CorsPolicy::isPreflight(m_request.headers)) {
+                    keepAlive = co_await answerPreflight(*transforms->cors, parser.keep_alive(), *routing, x);
+                    continue;
+                }
+            }
             const policy::RouteAuth* auth =
                 p.error ? nullptr : routing->snapshot->auth[static_cast<std::size_t>(x.routeIndex)].get();
             if (auth != nullptr && !authenticate(*auth, p, x)) {
@@ -487,9 +496,8 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
     }
     close = close || m_worker.draining();
     const ErrorInfo& info = describe(error);
-    // A refused authentication answers before any rate limit is looked at: at most one is set.
     writeErrorResponse(error, x.requestId, detail, routing.snapshot->headerPolicy, close, m_responseHead,
-                       x.authLines.empty() ? x.rateLimitLines : x.authLines);
+                       errorExtraLines(error, routing, x));
     x.status = info.status;
     x.error = info.code;
     error_code ec;

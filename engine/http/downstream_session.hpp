@@ -32,9 +32,14 @@ struct Route;
 namespace gaetwae::engine::policy {
 class RouteAuth;
 struct AuthContext;
+class CorsPolicy;
+struct RouteTransforms;
+struct TransformVariables;
 } // namespace gaetwae::engine::policy
 
 namespace gaetwae::engine::http {
+
+class BodyEncoder;
 
 // One client connection, served by one coroutine on its worker from accept to close: read a
 // request head, route it, pick an instance, relay the request and the response with bounded
@@ -132,6 +137,23 @@ private:
                           Phase writePhase, std::chrono::milliseconds writeTimeout, std::uint64_t limit,
                           std::uint64_t& moved);
     Task<void> finish(bool linger);
+    // Route transformations (transform_relay.cpp). A CORS preflight answered at the gateway:
+    // 204 with the Access-Control-* fields, or 403 cors_rejected.
+    Task<bool> answerPreflight(const policy::CorsPolicy& cors, bool keepAlive, const net::WorkerRouting& routing,
+                               Exchange& x);
+    // Before the response head is written: appends CORS and compression lines to m_extraLines,
+    // fills `pass` and returns the encoder for the body when it is to be compressed.
+    std::unique_ptr<BodyEncoder> prepareResponse(const policy::RouteTransforms& transforms,
+                                                 const policy::TransformVariables& variables, bool bodiless,
+                                                 std::optional<std::uint64_t> contentLength,
+                                                 policy::HeaderEditPass& pass);
+    // Header lines for a gateway error: the auth challenge or rate limit lines, plus the CORS lines of a CORS
+    // route so a page can read the error (a browser hides a response without them).
+    std::string_view errorExtraLines(ProxyError error, const net::WorkerRouting& routing, const Exchange& x);
+    // Relays the response body through `encoder` (chunked to HTTP/1.1 clients), head first.
+    Task<PumpResult> relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
+                                  bool chunkOut, std::chrono::milliseconds readTimeout,
+                                  std::chrono::milliseconds writeTimeout, std::uint64_t& moved);
     Task<bool> readBodyToBuffer(std::uint64_t length, const net::WorkerRouting& routing, Exchange& x,
                                 bool& sentContinue);
     std::optional<std::size_t> chooseInstance(const net::WorkerRouting& routing, std::size_t poolIndex,
@@ -177,6 +199,7 @@ private:
     SteadyTimer m_backoff;            // waits between retries
     balancing::CandidateSet m_candidates; // scratch for sticky hashing
     std::string m_extraLines;         // gateway-added response header lines
+    std::string m_encoded;            // compressed output of one relayed batch
     std::string m_rateLimitLines;     // X-RateLimit-* and X-Quota-* lines of the current request
     std::string m_rateLimitKey;       // scratch for a bucket key
     std::unique_ptr<policy::AuthContext> m_auth; // made by the first request to a route with auth

@@ -35,6 +35,7 @@ enum class ProxyError {
     RateLimitUnavailable,   // 503 Redis did not answer and a limit says on_error: deny
     Unauthorized,           // 401 missing or invalid credentials on a route with auth (policy/authenticator.hpp)
     Forbidden,              // 403 authenticated, but not allowed on the route
+    CorsRejected,           // 403 a CORS preflight from an origin, method or header the route does not allow
 };
 
 struct ErrorInfo {

@@ -2,11 +2,13 @@
 
 #include "shared/model/auth_config.hpp"
 #include "shared/model/pool_config.hpp"
+#include "shared/model/transform_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -103,6 +105,11 @@ struct RouteConfig {
     std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
     std::vector<QuotaConfig> quotas;         // checked after the rate limits pass
     std::optional<RouteAuthConfig> auth;     // absent: no authentication
+    HeaderEditConfig requestHeaders;  // edits of the request sent upstream
+    HeaderEditConfig responseHeaders; // edits of the response sent to the client
+    std::vector<std::string> hideHeaders; // backend response fields dropped (Server, X-Powered-By ...)
+    std::optional<CorsConfig> cors;
+    std::optional<CompressionConfig> compression; // unset: the document's compression default
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;
@@ -212,6 +219,7 @@ struct GatewayConfig {
     // keeps them; empty: $XDG_STATE_HOME/gaetwae/quotas.json (or ~/.local/state/gaetwae/...).
     std::string quotaStateFile;
     std::vector<ConsumerConfig> consumers; // who routes with `auth` recognise
+    std::optional<CompressionConfig> compression; // default of routes without their own
 
     bool operator==(const GatewayConfig&) const = default;
 

@@ -4,6 +4,7 @@
 #include "shared/model/config_validation.hpp"
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/rate_limit.hpp"
+#include "shared/model/transform_codec.hpp"
 
 namespace gaetwae::model {
 
@@ -184,6 +185,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
         return decodeQuota(item, itemPointer, diagnostics, unknownKeys);
     });
     r.readObject("auth", [&](ObjectReader& a) { decodeRouteAuth(a, route.auth.emplace(), unknownKeys); });
+    decodeRouteTransforms(r, route);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -240,6 +242,7 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     r.readList("consumers", config.consumers, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodeConsumer(item, pointer, diagnostics, unknownKeys);
     });
+    decodeCompression(r, config.compression);
     r.finish();
     if (diagnostics.empty()) {
         // Cross-field rules only make sense once every field decoded; otherwise they would
@@ -284,6 +287,7 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     if (route.auth) {
         out["auth"] = encodeRouteAuth(*route.auth);
     }
+    encodeRouteTransforms(route, out);
     return withExtra(std::move(out), route.extra);
 }
 
@@ -361,6 +365,9 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
             consumers.push_back(encodeConsumer(consumer));
         }
         out["consumers"] = consumers;
+    }
+    if (config.compression) {
+        out["compression"] = encodeCompression(*config.compression);
     }
     return out;
 }

@@ -4,6 +4,7 @@
 #include "shared/model/auth_codec.hpp"
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/http_token.hpp"
+#include "shared/model/transform_codec.hpp"
 
 #include <map>
 #include <set>
@@ -231,6 +232,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validateRateLimits(config, diagnostics);
     validateDistributedLimits(config, diagnostics);
     validateAuth(config, diagnostics);
+    validateTransforms(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {
