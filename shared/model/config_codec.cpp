@@ -2,6 +2,7 @@
 
 #include "shared/model/config_validation.hpp"
 #include "shared/model/rate_limit.hpp"
+#include "shared/model/route_rules_codec.hpp"
 
 namespace gaetwae::model {
 
@@ -167,15 +168,17 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
         m.readStringList("hosts", route.match.hosts);
         m.readString("path_prefix", route.match.pathPrefix);
         m.readStringList("methods", route.match.methods);
+        decodeRouteMatchRules(m, route.match);
         m.finish();
     }
-    r.readString("pool", route.pool, true);
+    r.readString("pool", route.pool, !r.has("redirect")); // a redirect route has no pool
     r.readBool("strip_prefix", route.stripPrefix);
     r.readString("rewrite_prefix", route.rewritePrefix);
     route.hasRetry = r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, route.retry); });
     r.readList("rate_limit", route.rateLimits, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
     });
+    decodeRouteRules(r, route);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -244,6 +247,7 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     if (!route.match.methods.empty()) {
         match["methods"] = route.match.methods;
     }
+    encodeRouteMatchRules(route.match, match);
     nlohmann::json out = {{"name", route.name}, {"match", match}, {"pool", route.pool}};
     if (route.stripPrefix) {
         out["strip_prefix"] = true;
@@ -261,6 +265,7 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
         }
         out["rate_limit"] = limits;
     }
+    encodeRouteRules(route, out);
     return withExtra(std::move(out), route.extra);
 }
 
