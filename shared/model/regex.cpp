@@ -3,6 +3,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+#include <array>
+
 namespace gaetwae::model {
 
 std::string_view Captures::group(std::size_t index) const {

@@ -56,8 +56,8 @@ public:
     const std::string& pattern() const { return m_pattern; }
 
     // True when the pattern occurs in `subject`; fills `captures` when given. A match that runs
-    // into the match limit counts as no match. Never throws, never allocates after the scratch's
-    // first use.
+    // into the match limit counts as no match. Never throws; the scratch's match data is
+    // allocated on its first use only.
     bool search(std::string_view subject, RegexScratch& scratch, Captures* captures = nullptr) const;
 
 private:

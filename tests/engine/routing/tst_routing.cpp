@@ -2,6 +2,7 @@
 // arrive upstream, redirects are answered by the gateway, per-route timeouts and body limits
 // replace the global ones, API versioning by path and by header, live admin changes of the new
 // fields, and `gaetwaed --check` warning about a route that can never match.
+#include "tests/support/blackhole_listener.hpp"
 #include "tests/support/engine_process.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/test_client.hpp"
@@ -211,6 +212,29 @@ private slots:
         QVERIFY2(response, other.error().c_str());
         QCOMPARE(response->status, 200);
         QCOMPARE(response->body, std::string("late"));
+    }
+
+    void perRouteConnectTimeoutGives504WhereTheGlobalOneWouldNot() {
+        BlackholeListener blackhole; // connects hang instead of being refused
+        const std::string yaml = fmt::format(
+            "listeners: [{{address: \"127.0.0.1:0\"}}]\naccess_log: {{enabled: false}}\n"
+            "timeouts: {{upstream_connect: 30s}}\n"
+            "routes:\n"
+            "  - {{name: strict, match: {{path_prefix: /strict}}, pool: hole, timeouts: {{upstream_connect: 200ms}}}}\n"
+            "  - {{name: relaxed, match: {{path_prefix: /}}, pool: hole}}\n"
+            "pools:\n  - name: hole\n    retry: {{attempts: 0}}\n"
+            "    instances: [{{id: a, address: \"127.0.0.1:{}\"}}]\n",
+            blackhole.port());
+        TestGateway gateway(yaml);
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        TestClient strict(gateway.port());
+        const auto response = strict.get("/strict/x");
+        QVERIFY2(response, strict.error().c_str());
+        QCOMPARE(response->status, 504);
+        QCOMPARE(response->json()["error"].get<std::string>(), std::string("upstream_connect_timeout"));
+        // The other route keeps the global 30 s: still waiting after 1 s.
+        TestClient relaxed(gateway.port(), 1s);
+        QVERIFY(!relaxed.get("/relaxed"));
     }
 
     void perRouteBodyLimitGives413() {
