@@ -114,7 +114,7 @@ private:
     void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
                        const routing::Route& route, const Target& target, Exchange& x);
-    // Answers a redirect route (redirect_reply.cpp).
+    // Answers a redirect route (redirect_response.cpp).
     Task<bool> replyRedirect(const routing::Route& route, const Target& target, const net::WorkerRouting& routing,
                              Exchange& x, bool close);
     Task<bool> replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing, Exchange& x,
