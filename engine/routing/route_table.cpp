@@ -120,43 +120,53 @@ Route RouteTable::makeRoute(const model::RouteConfig& config, std::size_t poolIn
 const Route* RouteTable::match(const RequestView& request, model::RegexScratch& scratch,
                                model::Captures& groups) const {
     groups.count = 0;
-    for (const std::uint32_t index : m_order) {
-        const Route& route = m_routes[index];
-        // Cheap conditions first; a path regex runs only once everything else holds.
-        if (route.pathKind == PathKind::Prefix ? !request.path.starts_with(route.pathPrefix)
-                                               : (route.pathKind == PathKind::Exact && request.path != route.pathPrefix)) {
-            continue;
+    if (m_order.empty()) {
+        for (std::size_t i = 0; i < m_routes.size(); ++i) {
+            if (pathPasses(m_paths[i], request.path) && matchesRest(m_routes[i], request, scratch, groups)) {
+                return &m_routes[i];
+            }
         }
-        if (!route.hosts.empty() &&
-            std::none_of(route.hosts.begin(), route.hosts.end(),
-                         [&](const HostPattern& pattern) { return pattern.matches(request.host); })) {
-            continue;
+        return nullptr;
+    }
+    for (const std::uint32_t i : m_order) {
+        if (pathPasses(m_paths[i], request.path) && matchesRest(m_routes[i], request, scratch, groups)) {
+            return &m_routes[i];
         }
-        if (!route.methods.empty() &&
-            std::find(route.methods.begin(), route.methods.end(), request.method) == route.methods.end()) {
-            continue;
-        }
-        if (!route.headers.empty() &&
-            !std::all_of(route.headers.begin(), route.headers.end(), [&](const ValueMatcher& matcher) {
-                const auto value = request.headers != nullptr ? request.headers->header(matcher.name) : std::nullopt;
-                return holds(matcher, value, scratch);
-            })) {
-            continue;
-        }
-        if (!route.query.empty() &&
-            !std::all_of(route.query.begin(), route.query.end(), [&](const ValueMatcher& matcher) {
-                return holds(matcher, balancing::findQueryParameter(request.query, matcher.name), scratch);
-            })) {
-            continue;
-        }
-        if (route.pathKind == PathKind::Regex &&
-            (!route.pathRegex || !route.pathRegex->search(request.path, scratch, &groups))) {
-            groups.count = 0;
-            continue;
-        }
-        return &route;
     }
     return nullptr;
+}
+
+bool RouteTable::matchesRest(const Route& route, const RequestView& request, model::RegexScratch& scratch,
+                             model::Captures& groups) {
+    // Cheap conditions first; a path regex runs only once everything else holds.
+    if (!route.hosts.empty() &&
+        std::none_of(route.hosts.begin(), route.hosts.end(),
+                     [&](const HostPattern& pattern) { return pattern.matches(request.host); })) {
+        return false;
+    }
+    if (!route.methods.empty() &&
+        std::find(route.methods.begin(), route.methods.end(), request.method) == route.methods.end()) {
+        return false;
+    }
+    if (!route.headers.empty() &&
+        !std::all_of(route.headers.begin(), route.headers.end(), [&](const ValueMatcher& matcher) {
+            const auto value = request.headers != nullptr ? request.headers->header(matcher.name) : std::nullopt;
+            return holds(matcher, value, scratch);
+        })) {
+        return false;
+    }
+    if (!route.query.empty() &&
+        !std::all_of(route.query.begin(), route.query.end(), [&](const ValueMatcher& matcher) {
+            return holds(matcher, balancing::findQueryParameter(request.query, matcher.name), scratch);
+        })) {
+        return false;
+    }
+    if (route.pathKind == PathKind::Regex &&
+        (!route.pathRegex || !route.pathRegex->search(request.path, scratch, &groups))) {
+        groups.count = 0;
+        return false;
+    }
+    return true;
 }
 
 const Route* RouteTable::match(std::string_view host, std::string_view path, std::string_view method) const {

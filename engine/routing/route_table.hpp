@@ -4,6 +4,7 @@
 #include "shared/model/regex.hpp"
 #include "shared/model/route_rules_codec.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,14 +41,14 @@ struct ValueMatcher {
 enum class PathKind : std::uint8_t { Prefix, Exact, Regex };
 
 struct Route {
-    std::string name;
-    std::vector<HostPattern> hosts; // empty matches any host
     PathKind pathKind = PathKind::Prefix;
     std::string pathPrefix;         // the prefix, or the whole path for PathKind::Exact
-    std::shared_ptr<const model::Regex> pathRegex;
+    std::vector<HostPattern> hosts; // empty matches any host
     std::vector<std::string> methods; // empty matches any method
     std::vector<ValueMatcher> headers; // all must hold; empty: no condition
     std::vector<ValueMatcher> query;
+    std::shared_ptr<const model::Regex> pathRegex;
+    std::string name;
     std::size_t poolIndex = 0;      // meaningless for a redirect
     bool stripPrefix = false;
     std::string rewritePrefix;
@@ -87,11 +88,14 @@ public:
     template <class PoolIndexOf>
     RouteTable(const std::vector<model::RouteConfig>& routes, PoolIndexOf&& poolIndexOf) {
         m_routes.reserve(routes.size());
+        m_paths.reserve(routes.size());
         for (const auto& config : routes) {
             m_routes.push_back(makeRoute(config, config.redirect ? 0 : poolIndexOf(config.pool)));
+            m_paths.push_back(PathKey{m_routes.back().pathPrefix, m_routes.back().pathKind});
         }
-        for (const std::size_t index : model::routeEvaluationOrder(routes)) {
-            m_order.push_back(static_cast<std::uint32_t>(index));
+        const auto order = model::routeEvaluationOrder(routes);
+        if (!std::is_sorted(order.begin(), order.end())) {
+            m_order.assign(order.begin(), order.end());
         }
     }
 
@@ -105,9 +109,26 @@ public:
 
 private:
     static Route makeRoute(const model::RouteConfig& config, std::size_t poolIndex);
+    // The first condition of every route, the only one most routes get to: kept apart from the
+    // (large) routes so a table of many prefix routes is scanned in few cache lines.
+    struct PathKey {
+        std::string text; // prefix or exact path; empty for a regex
+        PathKind kind = PathKind::Prefix;
+    };
+
+    // Path prefix or exact path; a regex path is checked last, by matchesRest.
+    static bool pathPasses(const PathKey& key, std::string_view path) {
+        return key.kind == PathKind::Prefix ? path.starts_with(key.text)
+                                            : key.kind == PathKind::Regex || path == key.text;
+    }
+    // Every condition after the path prefix or exact path.
+    static bool matchesRest(const Route& route, const RequestView& request, model::RegexScratch& scratch,
+                            model::Captures& groups);
 
     std::vector<Route> m_routes;
-    std::vector<std::uint32_t> m_order; // indexes into m_routes, in evaluation order
+    std::vector<PathKey> m_paths; // parallel to m_routes
+    // Indexes into m_routes in evaluation order; empty when that is config order (no priorities).
+    std::vector<std::uint32_t> m_order;
 };
 
 // Host header or authority -> lower case, without port and trailing dot ("API.Example.com.:80" ->
