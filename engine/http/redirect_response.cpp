@@ -13,19 +13,26 @@ namespace {
 
 std::string_view reasonPhrase(std::uint16_t status) {
     switch (status) {
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    default: return "Redirect";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    default:
+        return "Redirect";
     }
 }
 
 } // namespace
 
 void writeRedirectResponse(std::uint16_t status, std::string_view location, std::string_view requestId,
-                           const HeaderPolicy& policy, bool close, std::string_view extraLines, std::string& out) {
+                           const HeaderPolicy& policy, bool close, std::string_view extraLines,
+                           std::string& out) {
     out.clear();
     out.append("HTTP/1.1 ");
     out.append(std::to_string(status));
@@ -54,8 +61,8 @@ Task<bool> DownstreamSession::replyRedirect(const routing::Route& route, const T
     }
     // An unread request body cannot be skipped reliably: the answer closes the connection.
     close = close || m_worker.draining();
-    routing::redirectLocation(route, routing::TemplateInputs{m_host, target.path, target.query, &m_pathGroups},
-                              m_target);
+    routing::redirectLocation(
+        route, routing::TemplateInputs{m_host, target.path, target.query, &m_pathGroups}, m_target);
     writeRedirectResponse(route.redirectStatus, m_target, x.requestId, routing.snapshot->headerPolicy, close,
                           x.rateLimitLines, m_responseHead);
     x.status = route.redirectStatus;

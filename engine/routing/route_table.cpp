@@ -56,10 +56,14 @@ std::vector<model::TemplatePiece> makeTemplate(const std::string& text) {
 // One header or query condition on a value that is present (`value`) or not (nullopt).
 bool holds(const ValueMatcher& matcher, std::optional<std::string_view> value, model::RegexScratch& scratch) {
     switch (matcher.kind) {
-    case model::ValueMatchKind::Exact: return value && *value == matcher.value;
-    case model::ValueMatchKind::Regex: return value && matcher.regex && matcher.regex->search(*value, scratch);
-    case model::ValueMatchKind::Present: return value.has_value();
-    case model::ValueMatchKind::Absent: return !value.has_value();
+    case model::ValueMatchKind::Exact:
+        return value && *value == matcher.value;
+    case model::ValueMatchKind::Regex:
+        return value && matcher.regex && matcher.regex->search(*value, scratch);
+    case model::ValueMatchKind::Present:
+        return value.has_value();
+    case model::ValueMatchKind::Absent:
+        return !value.has_value();
     }
     return false;
 }
@@ -68,9 +72,12 @@ bool holds(const ValueMatcher& matcher, std::optional<std::string_view> value, m
 
 bool HostPattern::matches(std::string_view host) const {
     switch (kind) {
-    case Kind::Exact: return host == text;
-    case Kind::AnySubdomain: return host.size() > text.size() && host.ends_with(text);
-    case Kind::AnySuffix: return host.size() > text.size() && host.starts_with(text);
+    case Kind::Exact:
+        return host == text;
+    case Kind::AnySubdomain:
+        return host.size() > text.size() && host.ends_with(text);
+    case Kind::AnySuffix:
+        return host.size() > text.size() && host.starts_with(text);
     }
     return false;
 }
@@ -150,7 +157,8 @@ bool RouteTable::matchesRest(const Route& route, const RequestView& request, mod
     }
     if (!route.headers.empty() &&
         !std::all_of(route.headers.begin(), route.headers.end(), [&](const ValueMatcher& matcher) {
-            const auto value = request.headers != nullptr ? request.headers->header(matcher.name) : std::nullopt;
+            const auto value =
+                request.headers != nullptr ? request.headers->header(matcher.name) : std::nullopt;
             return holds(matcher, value, scratch);
         })) {
         return false;
@@ -197,20 +205,29 @@ void expandTemplate(const std::vector<model::TemplatePiece>& pieces, const Templ
     using Kind = model::TemplatePiece::Kind;
     for (const auto& piece : pieces) {
         switch (piece.kind) {
-        case Kind::Literal: out.append(piece.literal); break;
+        case Kind::Literal:
+            out.append(piece.literal);
+            break;
         case Kind::Group:
             if (inputs.groups != nullptr) {
                 out.append(inputs.groups->group(piece.group));
             }
             break;
-        case Kind::Host: out.append(inputs.host); break;
-        case Kind::Path: out.append(inputs.path); break;
-        case Kind::Query: out.append(inputs.query); break;
+        case Kind::Host:
+            out.append(inputs.host);
+            break;
+        case Kind::Path:
+            out.append(inputs.path);
+            break;
+        case Kind::Query:
+            out.append(inputs.query);
+            break;
         }
     }
 }
 
-void rewriteTarget(const Route& route, const TemplateInputs& inputs, model::RegexScratch& scratch, std::string& out) {
+void rewriteTarget(const Route& route, const TemplateInputs& inputs, model::RegexScratch& scratch,
+                   std::string& out) {
     out.clear();
     const std::string_view path = inputs.path;
     if (route.hasRewrite) {

@@ -42,20 +42,20 @@ enum class PathKind : std::uint8_t { Prefix, Exact, Regex };
 
 struct Route {
     PathKind pathKind = PathKind::Prefix;
-    std::string pathPrefix;         // the prefix, or the whole path for PathKind::Exact
-    std::vector<HostPattern> hosts; // empty matches any host
-    std::vector<std::string> methods; // empty matches any method
+    std::string pathPrefix;            // the prefix, or the whole path for PathKind::Exact
+    std::vector<HostPattern> hosts;    // empty matches any host
+    std::vector<std::string> methods;  // empty matches any method
     std::vector<ValueMatcher> headers; // all must hold; empty: no condition
     std::vector<ValueMatcher> query;
     std::shared_ptr<const model::Regex> pathRegex;
     std::string name;
-    std::size_t poolIndex = 0;      // meaningless for a redirect
+    std::size_t poolIndex = 0; // meaningless for a redirect
     bool stripPrefix = false;
     std::string rewritePrefix;
-    bool hasRewrite = false;        // regex rewrite; rewriteRegex null: match.path_regex's groups
+    bool hasRewrite = false; // regex rewrite; rewriteRegex null: match.path_regex's groups
     std::shared_ptr<const model::Regex> rewriteRegex;
     std::vector<model::TemplatePiece> rewriteTo;
-    bool hasRedirect = false;       // answered by the gateway, no pool
+    bool hasRedirect = false; // answered by the gateway, no pool
     std::uint16_t redirectStatus = 302;
     bool redirectKeepQuery = true;
     std::vector<model::TemplatePiece> redirectTo;
@@ -72,7 +72,7 @@ struct RequestView {
     std::string_view host;
     std::string_view path;
     std::string_view method;
-    std::string_view query;                          // without '?'
+    std::string_view query;                           // without '?'
     const balancing::HeaderLookup* headers = nullptr; // nullptr: no headers
 };
 
@@ -101,7 +101,8 @@ public:
 
     // Returns nullptr when nothing matches. `groups` receives match.path_regex's capture groups
     // of the winning route (count 0 for other routes); `scratch` is the caller's, per thread.
-    const Route* match(const RequestView& request, model::RegexScratch& scratch, model::Captures& groups) const;
+    const Route* match(const RequestView& request, model::RegexScratch& scratch,
+                       model::Captures& groups) const;
     // Host, path and method only (tests and tools).
     const Route* match(std::string_view host, std::string_view path, std::string_view method) const;
 
@@ -139,7 +140,7 @@ void normalizeHost(std::string_view raw, std::string& out);
 struct TemplateInputs {
     std::string_view host; // normalized
     std::string_view path;
-    std::string_view query;                 // without '?'
+    std::string_view query;                  // without '?'
     const model::Captures* groups = nullptr; // match.path_regex's groups, when it has some
 };
 
@@ -149,7 +150,8 @@ void expandTemplate(const std::vector<model::TemplatePiece>& pieces, const Templ
 
 // The upstream target: the route's regex rewrite, strip_prefix or rewrite_prefix applied to the
 // path, then the query ("?..." when non-empty).
-void rewriteTarget(const Route& route, const TemplateInputs& inputs, model::RegexScratch& scratch, std::string& out);
+void rewriteTarget(const Route& route, const TemplateInputs& inputs, model::RegexScratch& scratch,
+                   std::string& out);
 
 // The Location of a redirect route, with the query appended when redirect.keep_query holds.
 void redirectLocation(const Route& route, const TemplateInputs& inputs, std::string& out);

@@ -52,7 +52,8 @@ std::shared_ptr<const Regex> Regex::compile(std::string_view pattern, std::strin
     if (compiled->code == nullptr) {
         std::array<PCRE2_UCHAR, 256> message{};
         pcre2_get_error_message(code, message.data(), message.size());
-        error = std::string(reinterpret_cast<const char*>(message.data())) + " at offset " + std::to_string(offset);
+        error = std::string(reinterpret_cast<const char*>(message.data())) + " at offset " +
+                std::to_string(offset);
         return nullptr;
     }
     // JIT is an optimisation: without it (an unsupported CPU) the interpreter gives the same answers.
@@ -80,8 +81,8 @@ bool Regex::search(std::string_view subject, RegexScratch& scratch, Captures* ca
     }
     // Byte-wise (no UTF mode): a raw request path can hold any bytes and must not make matching
     // fail. A negative result is no match or the match limit.
-    const int rc = pcre2_match(m_compiled->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
-                               data, m_compiled->context);
+    const int rc = pcre2_match(m_compiled->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
+                               0, 0, data, m_compiled->context);
     if (rc < 0) {
         return false;
     }
@@ -93,10 +94,11 @@ bool Regex::search(std::string_view subject, RegexScratch& scratch, Captures* ca
         captures->count = std::min<std::size_t>(filled, Captures::kMaxGroups);
         for (std::size_t i = 0; i < captures->count; ++i) {
             const bool unset = ovector[2 * i] == PCRE2_UNSET;
-            captures->spans[i] = unset ? std::pair<std::uint32_t, std::uint32_t>{0, 0}
-                                       : std::pair<std::uint32_t, std::uint32_t>{
-                                             static_cast<std::uint32_t>(ovector[2 * i]),
-                                             static_cast<std::uint32_t>(ovector[2 * i + 1])};
+            captures->spans[i] =
+                unset
+                    ? std::pair<std::uint32_t, std::uint32_t>{0, 0}
+                    : std::pair<std::uint32_t, std::uint32_t>{static_cast<std::uint32_t>(ovector[2 * i]),
+                                                              static_cast<std::uint32_t>(ovector[2 * i + 1])};
         }
     }
     return true;

@@ -48,8 +48,9 @@ void decodeValueMatches(ObjectReader& parent, std::string_view key, std::vector<
         }
         if (!item.is_object()) {
             items.member(name);
-            items.diagnostics().error(items.pointerOf(name),
-                                      "expected a value, or one of {exact: ...}, {regex: ...}, {present: true|false}");
+            items.diagnostics().error(
+                items.pointerOf(name),
+                "expected a value, or one of {exact: ...}, {regex: ...}, {present: true|false}");
             continue;
         }
         items.readObject(name, [&](ObjectReader& m) {
@@ -86,17 +87,26 @@ nlohmann::json encodeValueMatches(const std::vector<ValueMatch>& matches) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& match : matches) {
         switch (match.kind) {
-        case ValueMatchKind::Exact: out[match.name] = match.value; break;
-        case ValueMatchKind::Regex: out[match.name] = nlohmann::json{{"regex", match.value}}; break;
-        case ValueMatchKind::Present: out[match.name] = nlohmann::json{{"present", true}}; break;
-        case ValueMatchKind::Absent: out[match.name] = nlohmann::json{{"present", false}}; break;
+        case ValueMatchKind::Exact:
+            out[match.name] = match.value;
+            break;
+        case ValueMatchKind::Regex:
+            out[match.name] = nlohmann::json{{"regex", match.value}};
+            break;
+        case ValueMatchKind::Present:
+            out[match.name] = nlohmann::json{{"present", true}};
+            break;
+        case ValueMatchKind::Absent:
+            out[match.name] = nlohmann::json{{"present", false}};
+            break;
         }
     }
     return out;
 }
 
 // Compiles `pattern` for validation; its group count, or nullopt after reporting the problem.
-std::optional<std::uint32_t> checkPattern(const std::string& pattern, const std::string& pointer, Diagnostics& d) {
+std::optional<std::uint32_t> checkPattern(const std::string& pattern, const std::string& pointer,
+                                          Diagnostics& d) {
     std::string error;
     const auto regex = Regex::compile(pattern, error);
     if (!regex) {
@@ -142,19 +152,21 @@ void checkTemplate(const std::string& text, std::optional<std::uint32_t> groups,
         d.error(pointer, "$" + std::to_string(highest) + " needs a regex with capture groups (" +
                              std::string(groupSource) + ")");
     } else if (highest > 0 && static_cast<std::uint32_t>(highest) > *groups) {
-        d.error(pointer, "$" + std::to_string(highest) + " refers to a capture group that " + std::string(groupSource) +
-                             " does not have (it has " + std::to_string(*groups) + ")");
+        d.error(pointer, "$" + std::to_string(highest) + " refers to a capture group that " +
+                             std::string(groupSource) + " does not have (it has " + std::to_string(*groups) +
+                             ")");
     }
 }
 
 bool isCatchAll(const RouteMatch& match) {
-    return match.pathPrefix == "/" && match.pathExact.empty() && match.pathRegex.empty() && match.hosts.empty() &&
-           match.methods.empty() && match.headers.empty() && match.query.empty();
+    return match.pathPrefix == "/" && match.pathExact.empty() && match.pathRegex.empty() &&
+           match.hosts.empty() && match.methods.empty() && match.headers.empty() && match.query.empty();
 }
 
 } // namespace
 
-bool parseTemplate(std::string_view text, std::vector<TemplatePiece>& pieces, int& highestGroup, std::string& error) {
+bool parseTemplate(std::string_view text, std::vector<TemplatePiece>& pieces, int& highestGroup,
+                   std::string& error) {
     pieces.clear();
     highestGroup = -1;
     auto literal = [&pieces](std::string_view chars) {
@@ -211,7 +223,8 @@ bool parseTemplate(std::string_view text, std::vector<TemplatePiece>& pieces, in
         } else if (name == "query") {
             piece.kind = TemplatePiece::Kind::Query;
         } else {
-            error = "unknown variable '$" + std::string(name) + "': use $0..$9, $host, $path, $query, or $$ for a dollar";
+            error = "unknown variable '$" + std::string(name) +
+                    "': use $0..$9, $host, $path, $query, or $$ for a dollar";
             return false;
         }
         pieces.push_back(std::move(piece));
@@ -246,7 +259,8 @@ void decodeRouteRules(ObjectReader& r, RouteConfig& out) {
         RedirectConfig redirect;
         w.readString("to", redirect.to, true);
         if (w.readUnsigned<std::uint16_t>("status", redirect.status, 300, 399) &&
-            std::find(kRedirectStatuses.begin(), kRedirectStatuses.end(), redirect.status) == kRedirectStatuses.end()) {
+            std::find(kRedirectStatuses.begin(), kRedirectStatuses.end(), redirect.status) ==
+                kRedirectStatuses.end()) {
             w.diagnostics().error(w.pointerOf("status"), "redirect status must be 301, 302, 303, 307 or 308");
         }
         w.readBool("keep_query", redirect.keepQuery);
@@ -333,7 +347,8 @@ void validateRouteRules(const RouteConfig& route, const std::string& pointer, Di
         pathGroups = checkPattern(match.pathRegex, matchPointer + "/path_regex", d);
     }
     if (!match.pathRegex.empty() && (route.stripPrefix || !route.rewritePrefix.empty())) {
-        d.error(matchPointer + "/path_regex", "strip_prefix and rewrite_prefix need a path_prefix; use rewrite");
+        d.error(matchPointer + "/path_regex",
+                "strip_prefix and rewrite_prefix need a path_prefix; use rewrite");
     }
     checkValueMatches(match.headers, true, matchPointer + "/headers", d);
     checkValueMatches(match.query, false, matchPointer + "/query", d);
@@ -351,7 +366,8 @@ void validateRouteRules(const RouteConfig& route, const std::string& pointer, Di
         }
         if (route.rewrite->replacement.empty() ||
             (route.rewrite->replacement.front() != '/' && route.rewrite->replacement.front() != '$')) {
-            d.error(rewritePointer + "/replacement", "the replacement must be a path (start with '/' or a $variable)");
+            d.error(rewritePointer + "/replacement",
+                    "the replacement must be a path (start with '/' or a $variable)");
         } else {
             checkTemplate(route.rewrite->replacement, groups, source, rewritePointer + "/replacement", d);
         }
@@ -370,8 +386,9 @@ void validateRouteRules(const RouteConfig& route, const std::string& pointer, Di
             d.error(pointer + "/pool", "a route has either a pool or a redirect, not both");
         }
         if (route.rewrite || route.stripPrefix || !route.rewritePrefix.empty()) {
-            d.error(redirectPointer, "a redirect is answered by the gateway: rewrite, strip_prefix and rewrite_prefix "
-                                     "do not apply");
+            d.error(redirectPointer,
+                    "a redirect is answered by the gateway: rewrite, strip_prefix and rewrite_prefix "
+                    "do not apply");
         }
     }
 }

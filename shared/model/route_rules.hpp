@@ -39,9 +39,9 @@ struct RewriteConfig {
 
 // Answered by the gateway itself, without a pool.
 struct RedirectConfig {
-    std::string to;           // Location template, same variables as RewriteConfig::replacement
+    std::string to;             // Location template, same variables as RewriteConfig::replacement
     std::uint16_t status = 302; // 301, 302, 303, 307 or 308
-    bool keepQuery = true;    // append the request's query (with '&' when `to` has one already)
+    bool keepQuery = true;      // append the request's query (with '&' when `to` has one already)
 
     bool operator==(const RedirectConfig&) const = default;
 };
@@ -60,6 +60,7 @@ struct TemplatePiece {
 
 // Splits "https://$host/v$1$path" into pieces; false with an explanation on a '$' that names
 // nothing ("$x", a lone trailing '$'). `highestGroup` receives the largest $N used (or -1).
-bool parseTemplate(std::string_view text, std::vector<TemplatePiece>& pieces, int& highestGroup, std::string& error);
+bool parseTemplate(std::string_view text, std::vector<TemplatePiece>& pieces, int& highestGroup,
+                   std::string& error);
 
 } // namespace gaetwae::model
