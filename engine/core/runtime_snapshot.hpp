@@ -46,6 +46,9 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
+    std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
+    std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,
