@@ -8,6 +8,7 @@ PACKAGES="
   libboost-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libbrotli-dev libsqlite3-dev sqlite3 libhiredis-dev redis-server
+  libpcre2-dev
   qt6-base-dev qt6-base-dev-tools qt6-charts-dev qt6-websockets-dev libqt6opengl6-dev libxkbcommon-dev
   libqt6sql6-sqlite qt6-qpa-plugins libgl-dev
   wrk haproxy nginx procps util-linux

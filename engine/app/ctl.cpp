@@ -397,8 +397,12 @@ private:
             return text.empty() ? std::string("*") : text;
         };
         for (const auto& route : routes->routes) {
-            rows.push_back({route.name, join(route.match.hosts), route.match.pathPrefix, join(route.match.methods),
-                            route.pool});
+            // nginx notation: "=/exact", "~regex", or the prefix.
+            const std::string path = !route.match.pathExact.empty()    ? "=" + route.match.pathExact
+                                      : !route.match.pathRegex.empty() ? "~" + route.match.pathRegex
+                                                                       : route.match.pathPrefix;
+            rows.push_back({route.name, join(route.match.hosts), path, join(route.match.methods),
+                            route.redirect ? "redirect " + route.redirect->to : route.pool});
         }
         printTable(rows, "");
         return 0;

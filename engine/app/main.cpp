@@ -8,6 +8,7 @@
 #include "engine/core/runtime_snapshot.hpp"
 #include "engine/core/version.hpp"
 #include "engine/demo/demo_backends.hpp"
+#include "shared/model/route_rules_codec.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -196,6 +197,13 @@ int main(int argc, char** argv) {
             printPlain(errors);
             std::cerr << source << ": " << errors.size() << " error(s)\n";
             return 1;
+        }
+        // Routes that can never match are legal but almost certainly a mistake.
+        gaetwae::model::Diagnostics shadowed;
+        gaetwae::model::findShadowedRoutes(loaded.loaded->config.routes, shadowed);
+        for (const auto& warning :
+             config::locateDiagnostics(shadowed, loaded.loaded->locations, loaded.loaded->sourceName)) {
+            std::cerr << "warning: " << warning.toString() << '\n';
         }
         std::cout << source << ": configuration is valid\n";
         return 0;

@@ -11,6 +11,7 @@
 #include "shared/model/address.hpp"
 #include "shared/model/config_validation.hpp"
 #include "shared/model/rate_limit.hpp"
+#include "shared/model/route_rules_codec.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -156,6 +157,12 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
     }
     if (!starting && m_snapshot && m_snapshot->config.admin != config.admin) {
         spdlog::warn("the admin section changed: it takes effect when gaetwaed restarts");
+    }
+    // A route that can never match is legal (an admin edit may be half done) but worth a warning.
+    model::Diagnostics shadowed;
+    model::findShadowedRoutes(config.routes, shadowed);
+    for (const auto& warning : shadowed.items()) {
+        spdlog::warn("{}: {}", model::displayPath(warning.pointer), warning.message);
     }
 
     // Listeners: keep the ones that stay, bind the new ones before touching anything live. An

@@ -245,6 +245,8 @@ Task<void> DownstreamSession::run() {
             }
             if (p.error) {
                 keepAlive = co_await replyError(*p.error, p.detail, *routing, x, p.close);
+            } else if (p.route->hasRedirect) {
+                keepAlive = co_await replyRedirect(*p.route, p.target, *routing, x, m_unreadInput);
             } else {
                 keepAlive = co_await forward(parser, routing, *p.route, p.target, x);
             }
@@ -347,7 +349,10 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
     }
 
     routing::normalizeHost(p.target.authority, m_host);
-    p.route = snapshot.routes.match(m_host, p.target.path, m_request.methodText());
+    const RequestHeaders headers(m_request.headers);
+    p.route = snapshot.routes.match(
+        routing::RequestView{m_host, p.target.path, m_request.methodText(), p.target.query, &headers}, m_regexScratch,
+        m_pathGroups);
     if (p.route == nullptr) {
         p.error = ProxyError::NoRoute;
         p.close = hasBody;
@@ -355,7 +360,7 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
     }
     x.route = p.route->name;
     x.routeIndex = static_cast<int>(p.route - snapshot.routes.routes().data());
-    const std::uint64_t maxBody = snapshot.config.limits.maxBodyBytes;
+    const std::uint64_t maxBody = p.route->maxBodyBytes.value_or(snapshot.config.limits.maxBodyBytes);
     if (maxBody != 0 && parser.content_length().value_or(0) > maxBody) {
         p.error = ProxyError::BodyTooLarge;
         p.close = true;

@@ -12,6 +12,7 @@
 #include "engine/net/asio.hpp"
 #include "engine/net/session_hook.hpp"
 #include "engine/net/watchdog.hpp"
+#include "shared/model/regex.hpp"
 
 #include <array>
 #include <chrono>
@@ -129,6 +130,9 @@ private:
     void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
                        const routing::Route& route, const Target& target, Exchange& x);
+    // Answers a redirect route (redirect_response.cpp).
+    Task<bool> replyRedirect(const routing::Route& route, const Target& target, const net::WorkerRouting& routing,
+                             Exchange& x, bool close);
     Task<bool> replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing, Exchange& x,
                           bool close);
     template <class Parser>
@@ -204,6 +208,8 @@ private:
     std::string m_rateLimitKey;       // scratch for a bucket key
     std::unique_ptr<policy::AuthContext> m_auth; // made by the first request to a route with auth
     std::string m_authQuery;          // the query without stripped credentials
+    model::RegexScratch m_regexScratch; // route patterns' match data, allocated on first use
+    model::Captures m_pathGroups;       // the route's match.path_regex groups, for its rewrite or redirect
     std::chrono::steady_clock::time_point m_requestStart;
 };
 

@@ -187,6 +187,10 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     const core::RuntimeSnapshot& snapshot = *routing.snapshot;
     const auto& limits = snapshot.config.limits;
     const auto& timeouts = snapshot.config.timeouts;
+    // A route may replace the global upstream timeouts and body limit.
+    const milliseconds upstreamConnectTimeout = route.upstreamConnectTimeout.value_or(timeouts.upstreamConnect);
+    const milliseconds upstreamResponseTimeout = route.upstreamResponseTimeout.value_or(timeouts.upstreamResponse);
+    const std::uint64_t maxBodyBytes = route.maxBodyBytes.value_or(limits.maxBodyBytes);
     const core::RuntimePool& runtimePool = snapshot.pools[route.poolIndex];
     const balancing::PoolSnapshot& pool = *runtimePool.snapshot;
     const model::PoolConfig& poolConfig = pool.config;
@@ -227,7 +231,8 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     const bool idempotent = isIdempotent(m_request.method) || m_request.headers.get("Idempotency-Key").has_value();
     bool clientKeepAlive = parser.keep_alive();
 
-    rewriteTarget(route, target.path, target.query, m_target);
+    rewriteTarget(route, routing::TemplateInputs{m_host, target.path, target.query, &m_pathGroups}, m_regexScratch,
+                  m_target);
     UpstreamRequestContext context;
     context.target = m_target;
     context.clientIp = m_clientIp;
@@ -357,7 +362,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                 connection = std::make_shared<UpstreamConnection>(m_worker.io());
                 connection->endpoint = endpoint;
                 m_upstream = connection;
-                arm(Phase::UpstreamConnect, phaseTimeout(timeouts.upstreamConnect));
+                arm(Phase::UpstreamConnect, phaseTimeout(upstreamConnectTimeout));
                 co_await connection->socket.async_connect(endpoint, noThrow(ec));
                 if (m_closing) {
                     co_return false;
@@ -395,7 +400,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                 if (bodyBuffered) {
                     out.push(std::string_view(m_in.data(), length));
                 }
-                arm(Phase::UpstreamSend, phaseTimeout(timeouts.upstreamResponse));
+                arm(Phase::UpstreamSend, phaseTimeout(upstreamResponseTimeout));
                 co_await asio::async_write(connection->socket, out, noThrow(ec));
                 if (m_closing) {
                     co_return false;
@@ -415,7 +420,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                 const PumpResult sent = co_await pump(parser, m_in, m_socket, connection->socket,
                                                       framing == BodyFraming::Chunked, asio::buffer(m_upstreamHead),
                                                       Phase::ClientBody, timeouts.clientBody, Phase::UpstreamSend,
-                                                      phaseTimeout(timeouts.upstreamResponse), limits.maxBodyBytes,
+                                                      phaseTimeout(upstreamResponseTimeout), maxBodyBytes,
                                                       x.bytesIn);
                 x.capture.complete(x.bytesIn); // the body bytes actually forwarded, however it ended
                 if (m_closing) {
@@ -490,7 +495,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                                                                              limits.maxResponseHeaderBytes + 1024));
                         }
                     }
-                    arm(Phase::UpstreamResponse, phaseTimeout(timeouts.upstreamResponse));
+                    arm(Phase::UpstreamResponse, phaseTimeout(upstreamResponseTimeout));
                     const std::size_t n =
                         co_await connection->socket.async_read_some(connection->buffer.prepare(kMinRead), noThrow(ec));
                     if (m_closing) {
@@ -723,7 +728,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         }
         relayed = co_await pump(rp, connection->buffer, connection->socket, m_socket,
                                 response.framing == BodyFraming::Chunked, asio::buffer(m_responseHead),
-                                Phase::UpstreamBody, timeouts.upstreamResponse, Phase::ClientSend, timeouts.clientSend,
+                                Phase::UpstreamBody, upstreamResponseTimeout, Phase::ClientSend, timeouts.clientSend,
                                 0, x.bytesOut);
     }
     m_upstream.reset();

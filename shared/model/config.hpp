@@ -3,6 +3,7 @@
 #include "shared/model/auth_config.hpp"
 #include "shared/model/pool_config.hpp"
 #include "shared/model/transform_config.hpp"
+#include "shared/model/route_rules.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,11 @@ struct RouteMatch {
     std::vector<std::string> hosts; // empty: any host; compared case-insensitively without the port
     std::string pathPrefix = "/";   // plain string prefix, like nginx and Envoy
     std::vector<std::string> methods; // empty: any method
+    // Instead of path_prefix (route_rules.hpp): the whole path, or a PCRE2 pattern found in it.
+    std::string pathExact;
+    std::string pathRegex;
+    std::vector<ValueMatch> headers; // all must hold
+    std::vector<ValueMatch> query;   // all must hold
 
     bool operator==(const RouteMatch&) const = default;
 };
@@ -110,6 +116,13 @@ struct RouteConfig {
     std::vector<std::string> hideHeaders; // backend response fields dropped (Server, X-Powered-By ...)
     std::optional<CorsConfig> cors;
     std::optional<CompressionConfig> compression; // unset: the document's compression default
+    std::int32_t priority = 0;             // higher is tried first; ties keep file order
+    std::optional<RewriteConfig> rewrite;   // regex rewrite with captures
+    std::optional<RedirectConfig> redirect; // answered by the gateway; then `pool` stays empty
+    // Replace timeouts.upstream_connect / upstream_response and limits.max_body_bytes for this route.
+    std::optional<Duration> upstreamConnectTimeout;
+    std::optional<Duration> upstreamResponseTimeout;
+    std::optional<std::uint64_t> maxBodyBytes;
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;

@@ -5,6 +5,7 @@
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/rate_limit.hpp"
 #include "shared/model/transform_codec.hpp"
+#include "shared/model/route_rules_codec.hpp"
 
 namespace gaetwae::model {
 
@@ -172,9 +173,10 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
         m.readStringList("hosts", route.match.hosts);
         m.readString("path_prefix", route.match.pathPrefix);
         m.readStringList("methods", route.match.methods);
+        decodeRouteMatchRules(m, route.match);
         m.finish();
     }
-    r.readString("pool", route.pool, true);
+    r.readString("pool", route.pool, !r.has("redirect")); // a redirect route has no pool
     r.readBool("strip_prefix", route.stripPrefix);
     r.readString("rewrite_prefix", route.rewritePrefix);
     route.hasRetry = r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, route.retry); });
@@ -186,6 +188,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     });
     r.readObject("auth", [&](ObjectReader& a) { decodeRouteAuth(a, route.auth.emplace(), unknownKeys); });
     decodeRouteTransforms(r, route);
+    decodeRouteRules(r, route);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -260,6 +263,7 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     if (!route.match.methods.empty()) {
         match["methods"] = route.match.methods;
     }
+    encodeRouteMatchRules(route.match, match);
     nlohmann::json out = {{"name", route.name}, {"match", match}, {"pool", route.pool}};
     if (route.stripPrefix) {
         out["strip_prefix"] = true;
@@ -288,6 +292,7 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
         out["auth"] = encodeRouteAuth(*route.auth);
     }
     encodeRouteTransforms(route, out);
+    encodeRouteRules(route, out);
     return withExtra(std::move(out), route.extra);
 }
 

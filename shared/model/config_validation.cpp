@@ -5,6 +5,7 @@
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/http_token.hpp"
 #include "shared/model/transform_codec.hpp"
+#include "shared/model/route_rules_codec.hpp"
 
 #include <map>
 #include <set>
@@ -14,7 +15,13 @@ namespace gaetwae::model {
 
 namespace {
 
+// A host name, or a wildcard as a whole first or last label: "*.example.com", "api.*".
 bool isValidHostPattern(std::string_view host) {
+    if (host.starts_with("*.")) {
+        host.remove_prefix(2);
+    } else if (host.ends_with(".*")) {
+        host.remove_suffix(2);
+    }
     if (host.empty() || host.size() > 253) {
         return false;
     }
@@ -101,7 +108,7 @@ void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
         for (std::size_t h = 0; h < route.match.hosts.size(); ++h) {
             if (!isValidHostPattern(route.match.hosts[h])) {
                 d.error(childPointer(pointer + "/match/hosts", h),
-                        "'" + route.match.hosts[h] + "' is not a host name (no port, scheme or path)");
+                        "'" + route.match.hosts[h] + "' is not a host name or a wildcard like *.example.com or api.* (no port, scheme or path)");
             }
         }
         for (std::size_t m = 0; m < route.match.methods.size(); ++m) {
@@ -115,7 +122,7 @@ void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
                         "'" + method + "' is not an HTTP method (methods are upper case, e.g. GET)");
             }
         }
-        if (config.findPool(route.pool) == nullptr) {
+        if (!route.redirect && config.findPool(route.pool) == nullptr) {
             d.error(pointer + "/pool", "route refers to unknown pool '" + route.pool + "'");
         }
         if (!route.rewritePrefix.empty() && route.rewritePrefix.front() != '/') {
@@ -124,6 +131,7 @@ void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
         if (route.stripPrefix && !route.rewritePrefix.empty()) {
             d.error(pointer + "/rewrite_prefix", "use either strip_prefix or rewrite_prefix, not both");
         }
+        validateRouteRules(route, pointer, d);
     }
 }
 

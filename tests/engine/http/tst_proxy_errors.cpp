@@ -1,5 +1,6 @@
 // Every error the gateway answers itself, provoked through real sockets with misbehaving clients
 // and backends: status, JSON body with the request id, and what happens to the connection.
+#include "tests/support/blackhole_listener.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/test_client.hpp"
 #include "tests/support/test_gateway.hpp"
@@ -7,11 +8,6 @@
 #include <fmt/format.h>
 
 #include <QtTest>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace gaetwae::test;
 
@@ -44,40 +40,6 @@ void verifyError(const std::optional<Response>& response, int status, const std:
     QVERIFY(!body["requestId"].get<std::string>().empty());
     QCOMPARE(body["requestId"].get<std::string>(), response->header("X-Request-ID"));
 }
-
-// A listening socket whose backlog is full and never accepted: connects to it hang in SYN-SENT.
-class BlackholeListener {
-public:
-    BlackholeListener() {
-        m_listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address);
-        ::listen(m_listener, 0);
-        socklen_t length = sizeof address;
-        ::getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length);
-        m_port = ntohs(address.sin_port);
-        // Fill the accept queue (backlog 0 still admits one) with non-blocking connects.
-        for (int i = 0; i < 4; ++i) {
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-            m_fillers.push_back(fd);
-        }
-    }
-    ~BlackholeListener() {
-        for (const int fd : m_fillers) {
-            ::close(fd);
-        }
-        ::close(m_listener);
-    }
-    std::uint16_t port() const { return m_port; }
-
-private:
-    int m_listener = -1;
-    std::uint16_t m_port = 0;
-    std::vector<int> m_fillers;
-};
 
 } // namespace
 
