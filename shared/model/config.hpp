@@ -1,6 +1,7 @@
 #pragma once
 
 #include "shared/model/pool_config.hpp"
+#include "shared/model/tls_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
@@ -70,6 +71,7 @@ struct RouteConfig {
 struct ListenerConfig {
     std::string name;
     std::string address; // host:port to bind
+    ListenerTlsConfig tls; // no certificates: plain HTTP
 
     bool operator==(const ListenerConfig&) const = default;
 };
