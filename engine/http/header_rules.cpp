@@ -161,6 +161,9 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
             if (equalsIgnoreCase(field.name, policy.requestIdHeader)) {
                 continue;
             }
+            if (!context.clientSubjectHeader.empty() && equalsIgnoreCase(field.name, context.clientSubjectHeader)) {
+                continue; // only the gateway vouches for a client certificate
+            }
         }
         if (connectionOptions.lists(field.name)) {
             continue;
@@ -193,6 +196,9 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
     appendVia(out, headers, via > 0, request.version >= 11 ? policy.via11 : policy.via10);
 
     appendField(out, policy.requestIdHeader, context.requestId);
+    if (!context.clientSubjectHeader.empty() && !context.clientSubject.empty()) {
+        appendField(out, context.clientSubjectHeader, context.clientSubject);
+    }
     appendFraming(out, context.framing, context.contentLength);
     out.append("\r\n");
 }
