@@ -571,6 +571,9 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     record.error = x.error;
     record.totalMs = millisecondsSince(m_requestStart);
     record.upstreamMs = x.upstreamMs;
+    if (m_socket.tls()) {
+        record.tls = SSL_get_version(m_socket.tlsHandle()); // a static string
+    }
     accessLog->write(record);
 }
 

@@ -37,12 +37,12 @@ struct UpstreamRequestContext {
     std::string_view clientIp;  // appended to X-Forwarded-For
     std::string_view requestId; // the id this request carries from now on
     std::string_view scheme = "http";
+    BodyFraming framing = BodyFraming::None;
+    std::uint64_t contentLength = 0;
     // mTLS listeners: the client certificate subject header (incoming copies are dropped) and
     // the verified subject (empty: no certificate, the header is not sent).
     std::string_view clientSubjectHeader;
     std::string_view clientSubject;
-    BodyFraming framing = BodyFraming::None;
-    std::uint64_t contentLength = 0;
 };
 
 // Writes the request line and header for the upstream into `out` (cleared first):

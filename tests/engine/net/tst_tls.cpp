@@ -454,6 +454,24 @@ private slots:
         QCOMPARE(backend.received().front().target, std::string("/hello"));
     }
 
+    void accessLogShowsTheTlsVersion() {
+        QTemporaryDir dir;
+        FakeBackend backend("b1");
+        const std::string logFile = dir.filePath("access.log").toStdString();
+        std::string yaml = yamlOf(certificateLines({&m_gateway}), backend.address());
+        yaml.replace(yaml.find("access_log: {enabled: false}"), 28, "access_log: {path: \"" + logFile + "\"}");
+        TestGateway gateway(yaml);
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        TlsClient client(gateway.port(), {"gw.test", TLS1_3_VERSION, TLS1_3_VERSION});
+        QCOMPARE(statusOf(client, "/logged"), 200);
+        auto logged = [&] {
+            std::ifstream in(logFile);
+            const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            return text.find("/logged") != std::string::npos && text.find(" tls=TLSv1.3") != std::string::npos;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(logged(), 5000);
+    }
+
     void sniSelectsCertificate_data() {
         QTest::addColumn<QString>("sni");
         QTest::addColumn<QString>("served");
