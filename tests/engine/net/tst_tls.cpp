@@ -2,6 +2,7 @@
 // OpenSSL API (no fixed files), then clients speak TLS to the gateway (SNI, protocol versions,
 // mTLS, reloads with established connections) and the gateway speaks TLS to a TLS backend
 // (verification against the test CA, 502 for an untrusted one), plus the handshake deadline.
+#include "tests/support/engine_process.hpp"
 #include "tests/support/fake_backend.hpp"
 #include "tests/support/test_client.hpp"
 #include "tests/support/test_gateway.hpp"
@@ -17,6 +18,7 @@
 #include <QtTest>
 
 #include <arpa/inet.h>
+#include <csignal>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -577,6 +579,39 @@ private slots:
         QCOMPARE(third.peerCommonName(), std::string("third"));
         QCOMPARE(statusOf(before, "/still"), 200);
         QCOMPARE(statusOf(after, "/still"), 200);
+    }
+
+    void sighupReloadsCertificatesOfARunningGaetwaed() {
+        QTemporaryDir dir;
+        FakeBackend backend("b1");
+        Identity served = issue(dir, "served", "first", {"gw.test"}, &m_ca, false);
+        const std::string yaml = yamlOf(certificateLines({&served}), backend.address());
+        EngineProcess engine;
+        QVERIFY2(engine.start(yaml), qPrintable(engine.output()));
+        TlsClient before(engine.port(), {"gw.test"});
+        QVERIFY2(before.connected(), before.error().c_str());
+        QCOMPARE(before.peerCommonName(), std::string("first"));
+        QCOMPARE(statusOf(before, "/"), 200);
+
+        issue(dir, "served", "second", {"gw.test"}, &m_ca, false);
+        engine.signal(SIGHUP);
+        QVERIFY2(engine.waitForOutput(QRegularExpression("configuration version 2 applied"), 20s),
+                 qPrintable(engine.output()));
+        TlsClient after(engine.port(), {"gw.test"});
+        QVERIFY2(after.connected(), after.error().c_str());
+        QCOMPARE(after.peerCommonName(), std::string("second"));
+        QCOMPARE(statusOf(before, "/after-reload"), 200); // established before the reload
+
+        // A broken key: the reload is refused with the file named, the running certificate stays.
+        writeFile(served.keyFile, "garbage\n");
+        engine.signal(SIGHUP);
+        QVERIFY2(engine.waitForOutput(QRegularExpression("reload refused; configuration version 2 stays active"), 20s),
+                 qPrintable(engine.output()));
+        QVERIFY2(engine.output().contains(QString::fromStdString(served.keyFile)), qPrintable(engine.output()));
+        TlsClient last(engine.port(), {"gw.test"});
+        QVERIFY2(last.connected(), last.error().c_str());
+        QCOMPARE(last.peerCommonName(), std::string("second"));
+        QCOMPARE(statusOf(last, "/"), 200);
     }
 
     void brokenReplacementKeepsOldCertificate() {
