@@ -81,7 +81,7 @@ private:
     std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
     policy::RateLimitRegistry m_rateLimits; // owns its own lock
     std::map<std::string, std::shared_ptr<net::TlsFailureCounters>> m_tlsFailures; // under m_mutex
-    net::TlsClientCache m_clientTls; // used under the engine lock snapshots are built with
+    net::TlsClientCache m_clientTls; // snapshots are built under the engine's lock
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

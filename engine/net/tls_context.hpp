@@ -109,8 +109,8 @@ private:
 };
 
 // Keeps pool TLS contexts across snapshots while their settings and files are unchanged, so a
-// route or instance change does not throw away pooled TLS connections and sessions. Control
-// thread only.
+// route or instance change does not throw away pooled TLS connections and sessions. Not
+// thread-safe: used while a snapshot is built, under the engine's lock.
 class TlsClientCache {
 public:
     std::shared_ptr<TlsClientContext> obtain(const std::string& pool, const model::PoolTlsConfig& config,
