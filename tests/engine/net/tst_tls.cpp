@@ -740,6 +740,32 @@ private slots:
         QCOMPARE(backend.resumed(), 0);
     }
 
+    void healthChecksSpeakTls() {
+        TlsBackend good(m_backend);
+        TlsBackend rogue(m_rogue);
+        const std::string pool = "      ca_file: \"" + m_ca.certFile + "\"\n      server_name: backend.test\n";
+        std::string yaml = yamlOf(certificateLines({&m_gateway}), good.address(), pool);
+        yaml.replace(yaml.find("    instances:\n"), 15,
+                     "    health_check: {type: http, path: /, interval: 100ms, unhealthy_interval: 100ms, rise: 1, "
+                     "fall: 1, timeout: 2s}\n    instances:\n      - {id: r, address: \"" + rogue.address() + "\"}\n");
+        TestGateway gateway(yaml);
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        auto healthOf = [&](const std::string& id) {
+            for (const auto& status : gateway.engine().instanceStatuses()) {
+                if (status.id == id) {
+                    return status.healthy ? 1 : 0;
+                }
+            }
+            return -1;
+        };
+        // The untrusted instance fails its TLS checks; the verified one passes them.
+        QTRY_COMPARE_WITH_TIMEOUT(healthOf("r"), 0, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(good.handshakes() >= 3, 10000);
+        QCOMPARE(healthOf("a"), 1);
+        TlsClient client(gateway.port(), {"gw.test"});
+        QCOMPARE(statusOf(client, "/"), 200);
+    }
+
     void upstreamTlsSessionsResume() {
         TlsBackend backend(m_backend, true); // every response closes: each request connects anew
         const std::string pool = "      ca_file: \"" + m_ca.certFile + "\"\n      server_name: backend.test\n";
