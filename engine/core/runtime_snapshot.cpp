@@ -144,10 +144,15 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         snapshot->listenerTls.push_back(net::TlsServerContext::create(
             listener.tls, "/listeners/" + std::to_string(l) + "/tls", registry.tlsFailures(listener.name), diagnostics));
     }
+    if (config.redis) {
+        snapshot->redis = policy::resolveRedisTarget(*config.redis, registry.rateLimits().redisStatus(), diagnostics);
+    }
     if (!diagnostics.empty()) {
         return nullptr;
     }
     snapshot->rateLimits = registry.rateLimits().bind(config);
+    snapshot->quotas = registry.rateLimits().bindQuotas(config);
+    snapshot->limitModes = policy::RateLimitRegistry::limitModes(config);
     return snapshot;
 }
 

@@ -54,6 +54,9 @@ struct RuntimeSnapshot {
     // By listener index: the TLS context of a listeners[].tls, nullptr for plain listeners. Built
     // from the files at every apply, so a reload picks up replaced certificates.
     std::vector<std::shared_ptr<net::TlsServerContext>> listenerTls;
+    std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
+    std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
+    std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,

@@ -32,6 +32,8 @@ enum class ProxyError {
     UpstreamTimeout,        // 504 no response in time
     RateLimited,            // 429 an enforcing rate limit of the route refused (policy/rate_limit_check.hpp)
     UpstreamTlsFailed,      // 502 the TLS handshake with the instance failed (certificate verification ...)
+    QuotaExceeded,          // 429 a quota of the route is used up for its day or month (policy/route_limits.hpp)
+    RateLimitUnavailable,   // 503 Redis did not answer and a limit says on_error: deny
 };
 
 struct ErrorInfo {
