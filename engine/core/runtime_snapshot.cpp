@@ -144,6 +144,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         snapshot->listenerTls.push_back(net::TlsServerContext::create(
             listener.tls, "/listeners/" + std::to_string(l) + "/tls", registry.tlsFailures(listener.name), diagnostics));
     }
+    snapshot->auth = registry.auth().bind(config, diagnostics); // key files that fail to load are errors
     if (config.redis) {
         snapshot->redis = policy::resolveRedisTarget(*config.redis, registry.rateLimits().redisStatus(), diagnostics);
     }

@@ -6,6 +6,7 @@
 #include "engine/http/header_rules.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/tls_context.hpp"
+#include "engine/policy/auth_registry.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
 #include "engine/routing/route_table.hpp"
 #include "shared/model/config.hpp"
@@ -54,6 +55,8 @@ struct RuntimeSnapshot {
     // By listener index: the TLS context of a listeners[].tls, nullptr for plain listeners. Built
     // from the files at every apply, so a reload picks up replaced certificates.
     std::vector<std::shared_ptr<net::TlsServerContext>> listenerTls;
+    // By route index; nullptr for a route without auth (its requests pay one null check).
+    std::vector<std::shared_ptr<const policy::RouteAuth>> auth;
     std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
     std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
     std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
@@ -76,6 +79,7 @@ public:
     net::TlsClientCache& clientTls() { return m_clientTls; }
     // Every listener's handshake failure counters, for /metrics.
     std::vector<std::pair<std::string, std::shared_ptr<net::TlsFailureCounters>>> allTlsFailures() const;
+    policy::AuthRegistry& auth() { return m_auth; }
 
 private:
     const Clock& m_clock;
@@ -85,6 +89,7 @@ private:
     policy::RateLimitRegistry m_rateLimits; // owns its own lock
     std::map<std::string, std::shared_ptr<net::TlsFailureCounters>> m_tlsFailures; // under m_mutex
     net::TlsClientCache m_clientTls; // snapshots are built under the engine's lock
+    policy::AuthRegistry m_auth;            // owns its own lock
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

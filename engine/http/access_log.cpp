@@ -124,6 +124,9 @@ void AccessLog::write(const AccessRecord& r) {
         if (!r.tls.empty()) {
             appendMember(out, "tls", r.tls);
         }
+        if (!r.consumer.empty()) {
+            appendMember(out, "consumer", r.consumer);
+        }
         fmt::format_to(std::back_inserter(out), ",\"duration_ms\":{:.3f}", r.totalMs);
         if (r.upstreamMs >= 0) {
             fmt::format_to(std::back_inserter(out), ",\"upstream_ms\":{:.3f}", r.upstreamMs);
@@ -138,6 +141,9 @@ void AccessLog::write(const AccessRecord& r) {
         }
         if (!r.tls.empty()) {
             fmt::format_to(std::back_inserter(out), " tls={}", r.tls);
+        }
+        if (!r.consumer.empty()) {
+            fmt::format_to(std::back_inserter(out), " consumer={}", r.consumer);
         }
         fmt::format_to(std::back_inserter(out), " rt={:.3f}", r.totalMs / 1000.0);
         if (r.upstreamMs >= 0) {

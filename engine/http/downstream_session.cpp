@@ -4,6 +4,8 @@
 
 #include "engine/balancing/balancer.hpp"
 #include "engine/net/worker.hpp"
+#include "engine/policy/authenticator.hpp"
+#include "engine/policy/rate_limit_check.hpp"
 #include "engine/policy/route_limits.hpp"
 #include "engine/routing/route_table.hpp"
 
@@ -220,6 +222,11 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             Plan p = plan(parser, *routing, x);
+            const policy::RouteAuth* auth =
+                p.error ? nullptr : routing->snapshot->auth[static_cast<std::size_t>(x.routeIndex)].get();
+            if (auth != nullptr && !authenticate(*auth, p, x)) {
+                auth = nullptr;
+            }
             if (!p.error) {
                 const auto mode = routing->snapshot->limitModes[static_cast<std::size_t>(x.routeIndex)];
                 if (mode == policy::LimitMode::Local) {
@@ -228,6 +235,9 @@ Task<void> DownstreamSession::run() {
                     p.error = co_await limitShared(*routing, p.target, x);
                 }
                 p.close = p.error && m_unreadInput; // the body was not read: close rather than parse it as a request
+            }
+            if (auth != nullptr && !p.error) {
+                applyAuth(*auth, p.target, x); // after the limits, which may key on the credentials
             }
             if (p.route != nullptr && m_worker.captures().active()) [[unlikely]] {
                 capture(parser, *p.route, p.target, x);
@@ -487,8 +497,9 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
     }
     close = close || m_worker.draining();
     const ErrorInfo& info = describe(error);
+    // A refused authentication answers before any rate limit is looked at: at most one is set.
     writeErrorResponse(error, x.requestId, detail, routing.snapshot->headerPolicy, close, m_responseHead,
-                       x.rateLimitLines);
+                       x.authLines.empty() ? x.rateLimitLines : x.authLines);
     x.status = info.status;
     x.error = info.code;
     error_code ec;
@@ -561,6 +572,7 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     record.instance = x.instance;
     record.requestId = x.requestId;
     record.error = x.error;
+    record.consumer = x.consumer;
     record.totalMs = millisecondsSince(m_requestStart);
     record.upstreamMs = x.upstreamMs;
     if (m_socket.tls()) {

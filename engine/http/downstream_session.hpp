@@ -31,6 +31,11 @@ namespace gaetwae::engine::routing {
 struct Route;
 } // namespace gaetwae::engine::routing
 
+namespace gaetwae::engine::policy {
+class RouteAuth;
+struct AuthContext;
+} // namespace gaetwae::engine::policy
+
 namespace gaetwae::engine::http {
 
 // One client connection, served by one coroutine on its worker from accept to close: read a
@@ -115,6 +120,10 @@ private:
     // answer when one refuses. Fills x.rateLimitLines either way.
     std::optional<ProxyError> limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
     Task<std::optional<ProxyError>> limitShared(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    // Routes with auth (session_auth.cpp): authenticate() decides (false: p.error is set, 401 or
+    // 403); applyAuth() then prepares the request for the backend (identity headers, stripping).
+    bool authenticate(const policy::RouteAuth& auth, Plan& p, Exchange& x);
+    void applyAuth(const policy::RouteAuth& auth, Target& target, Exchange& x);
     // Offers a routed request to the running traffic captures (only called when one runs).
     void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
@@ -186,6 +195,8 @@ private:
     std::string m_extraLines;         // gateway-added response header lines
     std::string m_rateLimitLines;     // X-RateLimit-* and X-Quota-* lines of the current request
     std::string m_rateLimitKey;       // scratch for a bucket key
+    std::unique_ptr<policy::AuthContext> m_auth; // made by the first request to a route with auth
+    std::string m_authQuery;          // the query without stripped credentials
     std::chrono::steady_clock::time_point m_requestStart;
 };
 

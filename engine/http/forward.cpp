@@ -237,6 +237,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         context.clientSubjectHeader = m_tls->subjectHeader();
         context.clientSubject = m_clientSubject;
     }
+    context.extraLines = x.upstreamLines;
 
     const RequestHeaders headerLookup(m_request.headers);
     const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headerLookup};

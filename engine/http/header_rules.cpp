@@ -199,6 +199,7 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
     if (!context.clientSubjectHeader.empty() && !context.clientSubject.empty()) {
         appendField(out, context.clientSubjectHeader, context.clientSubject);
     }
+    out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
     out.append("\r\n");
 }

@@ -41,8 +41,9 @@ struct UpstreamRequestContext {
     std::uint64_t contentLength = 0;
     // mTLS listeners: the client certificate subject header (incoming copies are dropped) and
     // the verified subject (empty: no certificate, the header is not sent).
-    std::string_view clientSubjectHeader;
-    std::string_view clientSubject;
+    std::string_view clientSubjectHeader{};
+    std::string_view clientSubject{};
+    std::string_view extraLines{}; // complete header lines added by the gateway (identity headers)
 };
 
 // Writes the request line and header for the upstream into `out` (cleared first):

@@ -34,6 +34,8 @@ enum class ProxyError {
     UpstreamTlsFailed,      // 502 the TLS handshake with the instance failed (certificate verification ...)
     QuotaExceeded,          // 429 a quota of the route is used up for its day or month (policy/route_limits.hpp)
     RateLimitUnavailable,   // 503 Redis did not answer and a limit says on_error: deny
+    Unauthorized,           // 401 missing or invalid credentials on a route with auth (policy/authenticator.hpp)
+    Forbidden,              // 403 authenticated, but not allowed on the route
 };
 
 struct ErrorInfo {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "shared/model/auth_config.hpp"
 #include "shared/model/pool_config.hpp"
 #include "shared/model/tls_config.hpp"
 #include "shared/model/units.hpp"
@@ -38,7 +39,7 @@ struct RouteMatch {
 };
 
 // Which request attribute selects a rate limit's bucket (rate_limit.hpp parses "header:X-API-Key").
-enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global };
+enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global, Consumer };
 
 // Where a limit keeps its counts: in this process, or in the `redis:` server every engine shares
 // (distributed_limit.hpp parses the names).
@@ -102,6 +103,7 @@ struct RouteConfig {
     RetryConfig retry;
     std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
     std::vector<QuotaConfig> quotas;         // checked after the rate limits pass
+    std::optional<RouteAuthConfig> auth;     // absent: no authentication
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;
@@ -211,6 +213,7 @@ struct GatewayConfig {
     // Counts of local quotas, saved atomically every few seconds and at shutdown so a restart
     // keeps them; empty: $XDG_STATE_HOME/gaetwae/quotas.json (or ~/.local/state/gaetwae/...).
     std::string quotaStateFile;
+    std::vector<ConsumerConfig> consumers; // who routes with `auth` recognise
 
     bool operator==(const GatewayConfig&) const = default;
 

@@ -1,5 +1,6 @@
 #include "shared/model/config_codec.hpp"
 
+#include "shared/model/auth_codec.hpp"
 #include "shared/model/config_validation.hpp"
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/rate_limit.hpp"
@@ -183,6 +184,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readList("quota", route.quotas, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeQuota(item, itemPointer, diagnostics, unknownKeys);
     });
+    r.readObject("auth", [&](ObjectReader& a) { decodeRouteAuth(a, route.auth.emplace(), unknownKeys); });
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -236,6 +238,9 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     r.readList("pools", config.pools, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodePool(item, pointer, diagnostics, unknownKeys);
     });
+    r.readList("consumers", config.consumers, [&](const nlohmann::json& item, const std::string& pointer) {
+        return decodeConsumer(item, pointer, diagnostics, unknownKeys);
+    });
     r.finish();
     if (diagnostics.empty()) {
         // Cross-field rules only make sense once every field decoded; otherwise they would
@@ -276,6 +281,9 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
             quotas.push_back(encodeQuota(quota));
         }
         out["quota"] = quotas;
+    }
+    if (route.auth) {
+        out["auth"] = encodeRouteAuth(*route.auth);
     }
     return withExtra(std::move(out), route.extra);
 }
@@ -351,6 +359,13 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
     }
     if (!config.quotaStateFile.empty()) {
         out["quota_state_file"] = config.quotaStateFile;
+    }
+    if (!config.consumers.empty()) {
+        nlohmann::json consumers = nlohmann::json::array();
+        for (const auto& consumer : config.consumers) {
+            consumers.push_back(encodeConsumer(consumer));
+        }
+        out["consumers"] = consumers;
     }
     return out;
 }
