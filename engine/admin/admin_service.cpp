@@ -167,6 +167,17 @@ std::variant<nlohmann::json, RpcError> AdminService::call(const protocol::RpcReq
             }
             return protocol::toJson(std::get<protocol::ChangeResult>(result));
         }
+        if (m == protocol::method::kTlsReload) {
+            rejectUnknown(params, {}, d);
+            if (!d.empty()) {
+                return invalidParams(d);
+            }
+            auto result = m_engine.configStore().reloadTls(client);
+            if (auto* error = std::get_if<RpcError>(&result)) {
+                return *error;
+            }
+            return protocol::toJson(std::get<protocol::ChangeResult>(result));
+        }
         if (m == protocol::method::kCaptureStart) {
             protocol::CaptureStartParams start;
             if (!protocol::fromJson(params, start, d)) {

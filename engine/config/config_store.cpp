@@ -116,6 +116,18 @@ std::vector<ConfigError> ConfigStore::reload(const std::string& client) {
     return {};
 }
 
+std::variant<protocol::ChangeResult, protocol::RpcError> ConfigStore::reloadTls(const std::string& client) {
+    std::lock_guard lock(m_changeMutex);
+    const auto problems = m_hooks.apply(m_hooks.config());
+    if (!problems.empty()) {
+        return protocol::RpcError{protocol::rpc::kValidationFailed,
+                                  "the TLS files could not be reloaded; the running certificates stay",
+                                  {{"errors", errorsJson(problems)}}};
+    }
+    record(m_hooks.version(), client, "reloaded TLS certificates", nlohmann::json::array());
+    return protocol::ChangeResult{m_hooks.version(), nlohmann::json::array()};
+}
+
 void ConfigStore::record(std::uint64_t version, const std::string& client, const std::string& summary,
                          nlohmann::json diff) {
     std::lock_guard lock(m_historyMutex);

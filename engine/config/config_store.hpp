@@ -43,6 +43,9 @@ public:
     protocol::ValidateResult validate(const std::vector<protocol::ConfigOperation>& operations) const;
     // SIGHUP: reads the file again. Returns the problems (with file positions); none means applied.
     std::vector<ConfigError> reload(const std::string& client);
+    // Applies the running configuration again so TLS certificate, key and CA files are read
+    // anew (admin tls.reload); on an error the running contexts stay. Leaves an audit record.
+    std::variant<protocol::ChangeResult, protocol::RpcError> reloadTls(const std::string& client);
     // Records a change applied by other means (the initial load, tests).
     void record(std::uint64_t version, const std::string& client, const std::string& summary, nlohmann::json diff);
 

@@ -226,6 +226,11 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
             }
         }
     }
+    // By listener index, as snapshot->listenerTls: new handshakes use the new certificates.
+    std::vector<std::string> listenerIds;
+    for (const auto& entry : next) {
+        listenerIds.push_back(entry.id);
+    }
     // Workers not started yet are configured directly (they have no thread).
     m_shared.maxConnections = config.limits.maxConnections;
     m_shared.maxConnectionsPerIp = config.limits.maxConnectionsPerIp;
@@ -234,13 +239,16 @@ model::Diagnostics Engine::applyLocked(const model::GatewayConfig& config, bool 
         for (auto& [key, bound] : added) {
             adopt.push_back({key, {bound.release(w), bound.isV6()}});
         }
-        auto task = [worker = m_workers[w].get(), snapshot, adopt = std::move(adopt), removed] {
+        auto task = [worker = m_workers[w].get(), snapshot, adopt = std::move(adopt), removed, listenerIds] {
             worker->applySnapshot(snapshot);
             for (const auto& key : removed) {
                 worker->removeListener(key);
             }
             for (const auto& [key, fd] : adopt) {
                 worker->adoptListener(key, fd.first, fd.second);
+            }
+            for (std::size_t l = 0; l < listenerIds.size(); ++l) {
+                worker->setListenerTls(listenerIds[l], snapshot->listenerTls[l]);
             }
         };
         if (starting) {
@@ -566,6 +574,12 @@ std::string Engine::prometheusText() const {
     state.configVersion = configVersion();
     state.upstreamConnectionsOpened = m_shared.upstreamConnectionsOpened.load();
     state.connectionsRefusedPerIp = m_shared.connectionsRefusedPerIp.load();
+    for (const auto& [listener, counters] : m_registry.allTlsFailures()) {
+        for (std::size_t reason = 0; reason < net::kTlsFailureNames.size(); ++reason) {
+            state.tlsHandshakeFailures.push_back(
+                {listener, std::string(net::kTlsFailureNames[reason]), counters->counts[reason].load()});
+        }
+    }
     std::shared_ptr<const RuntimeSnapshot> snapshot;
     {
         std::lock_guard lock(m_mutex);

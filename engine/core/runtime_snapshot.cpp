@@ -66,6 +66,20 @@ void InstanceRegistry::retain(const model::GatewayConfig& config) {
     }
 }
 
+std::shared_ptr<net::TlsFailureCounters> InstanceRegistry::tlsFailures(const std::string& listener) {
+    std::lock_guard lock(m_mutex);
+    auto& counters = m_tlsFailures[listener];
+    if (!counters) {
+        counters = std::make_shared<net::TlsFailureCounters>();
+    }
+    return counters;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<net::TlsFailureCounters>>> InstanceRegistry::allTlsFailures() const {
+    std::lock_guard lock(m_mutex);
+    return {m_tlsFailures.begin(), m_tlsFailures.end()};
+}
+
 std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::GatewayConfig& config, std::uint64_t version,
                                                             InstanceRegistry& registry,
                                                             std::shared_ptr<http::AccessLog> accessLog,
@@ -103,6 +117,11 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
                 registry.obtain(poolConfig.name, instanceConfig.id),
                 policy::stickyCookieValue(poolConfig.name, instanceConfig.id)});
             runtime.endpoints.push_back(*endpoint);
+            runtime.tlsNames.push_back(poolConfig.tls.serverName.empty() ? hostPort->host : poolConfig.tls.serverName);
+        }
+        if (poolConfig.tls.enabled) {
+            runtime.tls = registry.clientTls().obtain(poolConfig.name, poolConfig.tls,
+                                                      "/pools/" + std::to_string(p) + "/tls", diagnostics);
         }
         runtime.snapshot = std::move(pool);
         snapshot->pools.push_back(std::move(runtime));
@@ -116,6 +135,15 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         }
         return std::size_t{0}; // unreachable: validation guarantees the pool exists
     });
+    for (std::size_t l = 0; l < config.listeners.size(); ++l) {
+        const auto& listener = config.listeners[l];
+        if (!listener.tls.enabled()) {
+            snapshot->listenerTls.push_back(nullptr);
+            continue;
+        }
+        snapshot->listenerTls.push_back(net::TlsServerContext::create(
+            listener.tls, "/listeners/" + std::to_string(l) + "/tls", registry.tlsFailures(listener.name), diagnostics));
+    }
     snapshot->auth = registry.auth().bind(config, diagnostics); // key files that fail to load are errors
     if (config.redis) {
         snapshot->redis = policy::resolveRedisTarget(*config.redis, registry.rateLimits().redisStatus(), diagnostics);

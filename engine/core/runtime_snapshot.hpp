@@ -5,6 +5,7 @@
 #include "engine/http/access_log.hpp"
 #include "engine/http/header_rules.hpp"
 #include "engine/net/asio.hpp"
+#include "engine/net/tls_context.hpp"
 #include "engine/policy/auth_registry.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
 #include "engine/policy/route_transforms.hpp"
@@ -34,6 +35,10 @@ struct RuntimePool {
     std::shared_ptr<const balancing::PoolSnapshot> snapshot;
     std::vector<tcp::endpoint> endpoints; // same order as snapshot->instances
     std::shared_ptr<PoolCounters> counters;
+    // pools[].tls: the client context (nullptr: plain TCP) and, by instance, the name sent as
+    // SNI and verified (tls.server_name, else the instance's host).
+    std::shared_ptr<net::TlsClientContext> tls;
+    std::vector<std::string> tlsNames;
 };
 
 // Everything a worker needs to serve requests under one config version. Built on the control
@@ -48,6 +53,9 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    // By listener index: the TLS context of a listeners[].tls, nullptr for plain listeners. Built
+    // from the files at every apply, so a reload picks up replaced certificates.
+    std::vector<std::shared_ptr<net::TlsServerContext>> listenerTls;
     // By route index; nullptr for a route without auth (its requests pay one null check).
     std::vector<std::shared_ptr<const policy::RouteAuth>> auth;
     std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
@@ -69,14 +77,21 @@ public:
     // Forgets instances and pools that are not in `config` any more.
     void retain(const model::GatewayConfig& config);
     policy::RateLimitRegistry& rateLimits() { return m_rateLimits; }
+    // Handshake failure counters of a listener (by name), kept for the engine's lifetime.
+    std::shared_ptr<net::TlsFailureCounters> tlsFailures(const std::string& listener);
+    net::TlsClientCache& clientTls() { return m_clientTls; }
+    // Every listener's handshake failure counters, for /metrics.
+    std::vector<std::pair<std::string, std::shared_ptr<net::TlsFailureCounters>>> allTlsFailures() const;
     policy::AuthRegistry& auth() { return m_auth; }
 
 private:
     const Clock& m_clock;
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<health::InstanceState>> m_states;
     std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
     policy::RateLimitRegistry m_rateLimits; // owns its own lock
+    std::map<std::string, std::shared_ptr<net::TlsFailureCounters>> m_tlsFailures; // under m_mutex
+    net::TlsClientCache m_clientTls; // snapshots are built under the engine's lock
     policy::AuthRegistry m_auth;            // owns its own lock
 };
 

@@ -1,5 +1,7 @@
 #include "engine/health/active_check.hpp"
 
+#include "engine/net/stream.hpp"
+
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -8,9 +10,9 @@ namespace gaetwae::engine::health {
 namespace bhttp = boost::beast::http;
 
 Task<bool> runActiveCheck(tcp::endpoint endpoint, const model::HealthCheckConfig& check, std::string host,
-                          std::string& detail) {
+                          std::string& detail, std::shared_ptr<net::TlsClientContext> tls, std::string tlsName) {
     const auto executor = co_await asio::this_coro::executor;
-    Socket socket(executor);
+    net::Stream socket{Socket(executor)};
     SteadyTimer deadline(executor);
     bool timedOut = false;
     deadline.expires_after(check.timeout);
@@ -31,6 +33,18 @@ Task<bool> runActiveCheck(tcp::endpoint endpoint, const model::HealthCheckConfig
     if (check.type == model::HealthCheckType::Tcp) {
         deadline.cancel();
         co_return true;
+    }
+    if (tls) {
+        socket.enableTls(tls->context());
+        tls->prepare(socket.tlsHandle(), tlsName, endpoint);
+        co_await socket.async_handshake(asio::ssl::stream_base::client, noThrow(ec));
+        if (ec) {
+            deadline.cancel();
+            detail = timedOut ? "TLS handshake timed out" : net::TlsClientContext::describeFailure(socket.tlsHandle(), ec);
+            error_code ignored;
+            socket.close(ignored);
+            co_return false;
+        }
     }
     bhttp::request<bhttp::empty_body> request(bhttp::string_to_verb(check.method), check.path, 11);
     request.set(bhttp::field::host, check.host.empty() ? host : check.host);

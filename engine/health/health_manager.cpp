@@ -27,6 +27,8 @@ struct HealthManager::Target {
     std::shared_ptr<InstanceState> state;
     tcp::endpoint endpoint;
     std::string address;
+    std::shared_ptr<net::TlsClientContext> tls; // pools[].tls (nullptr: plain)
+    std::string tlsName;
     model::PoolConfig pool; // policies only
     HealthTracker tracker;
     std::unique_ptr<SteadyTimer> timer;
@@ -101,6 +103,8 @@ void HealthManager::adopt(const std::shared_ptr<const core::RuntimeSnapshot>& sn
             }
             target->endpoint = runtime.endpoints[i];
             target->address = instance.address;
+            target->tls = runtime.tls;
+            target->tlsName = runtime.tlsNames[i];
             target->pool = pool.config;
             auto& state = *target->state;
 
@@ -151,7 +155,8 @@ Task<void> HealthManager::checkLoop(std::shared_ptr<Target> target) {
             break;
         }
         std::string detail;
-        const bool ok = co_await runActiveCheck(target->endpoint, check, target->address, detail);
+        const bool ok =
+            co_await runActiveCheck(target->endpoint, check, target->address, detail, target->tls, target->tlsName);
         if (target->stopped) {
             break;
         }
@@ -224,7 +229,8 @@ Task<void> HealthManager::ejectionLoop(std::shared_ptr<Target> target, std::chro
             probe.timeout = std::chrono::milliseconds(1000);
         }
         std::string detail;
-        const bool ok = co_await runActiveCheck(target->endpoint, probe, target->address, detail);
+        const bool ok =
+            co_await runActiveCheck(target->endpoint, probe, target->address, detail, target->tls, target->tlsName);
         if (target->stopped || m_stopped) {
             break;
         }

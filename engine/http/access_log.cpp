@@ -121,6 +121,9 @@ void AccessLog::write(const AccessRecord& r) {
         if (!r.error.empty()) {
             appendMember(out, "error", r.error);
         }
+        if (!r.tls.empty()) {
+            appendMember(out, "tls", r.tls);
+        }
         if (!r.consumer.empty()) {
             appendMember(out, "consumer", r.consumer);
         }
@@ -135,6 +138,9 @@ void AccessLog::write(const AccessRecord& r) {
                        orDash(r.route), orDash(r.pool), orDash(r.instance), r.requestId);
         if (!r.error.empty()) {
             fmt::format_to(std::back_inserter(out), " error={}", r.error);
+        }
+        if (!r.tls.empty()) {
+            fmt::format_to(std::back_inserter(out), " tls={}", r.tls);
         }
         if (!r.consumer.empty()) {
             fmt::format_to(std::back_inserter(out), " consumer={}", r.consumer);

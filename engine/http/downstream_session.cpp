@@ -21,7 +21,7 @@ using namespace session_detail;
 
 namespace {
 
-std::string clientAddress(const Socket& socket) {
+std::string clientAddress(const net::Stream& socket) {
     error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     if (ec) {
@@ -50,8 +50,9 @@ bool sameAuthority(std::string_view a, std::string_view b, std::string_view defa
 
 } // namespace
 
-DownstreamSession::DownstreamSession(net::Worker& worker, Socket socket)
+DownstreamSession::DownstreamSession(net::Worker& worker, Socket socket, std::shared_ptr<net::TlsServerContext> tls)
     : m_worker(worker)
+    , m_tls(std::move(tls))
     , m_socket(std::move(socket))
     , m_watchdog(m_socket.get_executor(), [this] { onTimeout(); })
     , m_in(kInitialBuffer)
@@ -60,6 +61,9 @@ DownstreamSession::DownstreamSession(net::Worker& worker, Socket socket)
     worker.registerSession(*this);
     error_code ignored;
     m_socket.set_option(tcp::no_delay(true), ignored);
+    if (m_tls) {
+        m_socket.enableTls(m_tls->context());
+    }
 }
 
 DownstreamSession::~DownstreamSession() = default;
@@ -122,6 +126,10 @@ Task<void> DownstreamSession::run() {
     // One coroutine frame serves the whole connection; each request adds at most forward()'s.
     try {
         bool keepAlive = true;
+        if (m_tls) {
+            // The handshake counts against the header deadline like the first request's bytes.
+            keepAlive = co_await handshake(m_worker.routing()->snapshot->config.timeouts.clientHeader);
+        }
         bool firstRequest = true;
         while (keepAlive && !m_closing) {
             std::shared_ptr<net::WorkerRouting> routing = m_worker.routing();
@@ -260,7 +268,9 @@ Task<void> DownstreamSession::run() {
 
 Task<void> DownstreamSession::finish(bool linger) {
     error_code ec;
-    if (!m_closing && m_socket.is_open()) {
+    if (!m_closing && m_socket.is_open() && m_socket.tls()) {
+        co_await shutdownTls();
+    } else if (!m_closing && m_socket.is_open()) {
         m_socket.shutdown(Socket::shutdown_send, ec);
         // Closing with unread request bytes makes the kernel send RST, which can destroy the
         // response we just sent before the client reads it. Drain a bounded amount first.
@@ -390,8 +400,8 @@ void DownstreamSession::capture(const RequestParser& parser, const routing::Rout
 }
 
 template <class Parser>
-Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, ByteBuffer& in, Socket& from,
-                                                            Socket& to, bool chunkOut, asio::const_buffer prefix,
+Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, ByteBuffer& in, net::Stream& from,
+                                                            net::Stream& to, bool chunkOut, asio::const_buffer prefix,
                                                             Phase readPhase, milliseconds readTimeout, Phase writePhase,
                                                             milliseconds writeTimeout, std::uint64_t limit,
                                                             std::uint64_t& moved) {
@@ -485,10 +495,10 @@ Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, Byte
 }
 
 template Task<DownstreamSession::PumpResult> DownstreamSession::pump<RequestParser>(
-    RequestParser&, ByteBuffer&, Socket&, Socket&, bool, asio::const_buffer, Phase, milliseconds, Phase, milliseconds,
+    RequestParser&, ByteBuffer&, net::Stream&, net::Stream&, bool, asio::const_buffer, Phase, milliseconds, Phase, milliseconds,
     std::uint64_t, std::uint64_t&);
 template Task<DownstreamSession::PumpResult> DownstreamSession::pump<ResponseParser>(
-    ResponseParser&, ByteBuffer&, Socket&, Socket&, bool, asio::const_buffer, Phase, milliseconds, Phase, milliseconds,
+    ResponseParser&, ByteBuffer&, net::Stream&, net::Stream&, bool, asio::const_buffer, Phase, milliseconds, Phase, milliseconds,
     std::uint64_t, std::uint64_t&);
 
 Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing,
@@ -578,6 +588,9 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     record.consumer = x.consumer;
     record.totalMs = millisecondsSince(m_requestStart);
     record.upstreamMs = x.upstreamMs;
+    if (m_socket.tls()) {
+        record.tls = SSL_get_version(m_socket.tlsHandle()); // a static string
+    }
     accessLog->write(record);
 }
 

@@ -11,6 +11,8 @@
 #include "engine/http/upstream_pool.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/session_hook.hpp"
+#include "engine/net/stream.hpp"
+#include "engine/net/tls_context.hpp"
 #include "engine/net/watchdog.hpp"
 #include "shared/model/regex.hpp"
 
@@ -48,7 +50,8 @@ class BodyEncoder;
 // bodies stream through in pieces and are never buffered whole.
 class DownstreamSession : public net::SessionHook {
 public:
-    DownstreamSession(net::Worker& worker, Socket socket);
+    // `tls`: the listener's TLS context; the handshake runs first, under timeouts.client_header.
+    DownstreamSession(net::Worker& worker, Socket socket, std::shared_ptr<net::TlsServerContext> tls = nullptr);
     ~DownstreamSession();
     DownstreamSession(const DownstreamSession&) = delete;
     DownstreamSession& operator=(const DownstreamSession&) = delete;
@@ -70,6 +73,7 @@ public:
         Protocol,       // unparseable response head
         ClientFailed,   // the client side failed or the session closes: give up quietly
         Answered,       // the session already answered the client (413, 408 ... while relaying the body)
+        TlsFailed,      // the TLS handshake with the instance failed (verification ...)
     };
 
 
@@ -136,7 +140,7 @@ private:
     Task<bool> replyError(ProxyError error, std::string_view detail, const net::WorkerRouting& routing, Exchange& x,
                           bool close);
     template <class Parser>
-    Task<PumpResult> pump(Parser& parser, ByteBuffer& in, Socket& from, Socket& to, bool chunkOut,
+    Task<PumpResult> pump(Parser& parser, ByteBuffer& in, net::Stream& from, net::Stream& to, bool chunkOut,
                           asio::const_buffer prefix, Phase readPhase, std::chrono::milliseconds readTimeout,
                           Phase writePhase, std::chrono::milliseconds writeTimeout, std::uint64_t limit,
                           std::uint64_t& moved);
@@ -158,6 +162,14 @@ private:
     Task<PumpResult> relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
                                   bool chunkOut, std::chrono::milliseconds readTimeout,
                                   std::chrono::milliseconds writeTimeout, std::uint64_t& moved);
+    // TLS (session_tls.cpp). The client handshake: false when it failed (counted; close).
+    Task<bool> handshake(std::chrono::milliseconds timeout);
+    // Sends close_notify, waiting a short bounded time for the client's.
+    Task<void> shutdownTls();
+    // The handshake on a new upstream connection of a TLS pool: TlsFailed (m_tlsProblem says
+    // why), ConnectTimeout, ClientFailed, or Response when it succeeded.
+    Task<TryResult> upstreamHandshake(UpstreamConnection& connection, const std::shared_ptr<net::TlsClientContext>& tls,
+                                      const std::string& name, std::chrono::milliseconds timeout);
     Task<bool> readBodyToBuffer(std::uint64_t length, const net::WorkerRouting& routing, Exchange& x,
                                 bool& sentContinue);
     std::optional<std::size_t> chooseInstance(const net::WorkerRouting& routing, std::size_t poolIndex,
@@ -177,7 +189,11 @@ private:
     void log(const net::WorkerRouting& routing, const Exchange& x);
 
     net::Worker& m_worker;
-    Socket m_socket;
+    // The listener's TLS context, kept for this connection (declared first: it outlives the stream).
+    std::shared_ptr<net::TlsServerContext> m_tls;
+    net::Stream m_socket;
+    std::string m_clientSubject; // mTLS: the verified client certificate's subject
+    std::string m_tlsProblem;    // why the last upstream handshake failed (the 502 detail)
     net::Watchdog m_watchdog;
     Phase m_phase = Phase::None;
     Phase m_expired = Phase::None;

@@ -239,6 +239,11 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     context.requestId = x.requestId;
     context.framing = framing;
     context.contentLength = length;
+    if (m_tls) {
+        context.scheme = "https";
+        context.clientSubjectHeader = m_tls->subjectHeader();
+        context.clientSubject = m_clientSubject;
+    }
     // Route transformations: one pointer check for routes without any.
     const policy::RouteTransforms* transforms = snapshot.transforms[static_cast<std::size_t>(x.routeIndex)].get();
     policy::TransformVariables variables;
@@ -348,6 +353,9 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         Clock::time_point sentAt{};
         for (;;) {
             connection = staleRetryUsed ? nullptr : m_worker.upstreams().takeIdle(endpoint, !idempotent);
+            if (connection && connection->tls != runtimePool.tls) [[unlikely]] {
+                connection.reset(); // made for another pool's (or an older) TLS setting
+            }
             const bool reused = connection != nullptr;
             if (!connection) {
                 if (poolConfig.limits.maxPendingRequests > 0 &&
@@ -375,6 +383,17 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                 error_code ignored;
                 connection->socket.set_option(tcp::no_delay(true), ignored);
                 m_worker.upstreams().countOpened();
+                if (runtimePool.tls) {
+                    result = co_await upstreamHandshake(*connection, runtimePool.tls, runtimePool.tlsNames[*index],
+                                                        phaseTimeout(timeouts.upstreamConnect));
+                    if (result == TryResult::ClientFailed) {
+                        co_return false;
+                    }
+                    if (result != TryResult::Response) {
+                        spdlog::debug("TLS to {} ({}) failed: {}", instance.id, instance.address, m_tlsProblem);
+                        break;
+                    }
+                }
             }
             m_upstream = connection;
             ++connection->requests;
@@ -546,6 +565,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
             break;
         case TryResult::ConnectFailed:
         case TryResult::ConnectTimeout:
+        case TryResult::TlsFailed:
             outcome = health::Outcome::ConnectFailure;
             break;
         case TryResult::Timeout:
@@ -627,7 +647,9 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
             m_in.consume(static_cast<std::size_t>(length));
             m_unreadInput = false;
         }
-        co_return co_await replyError(errorFor(result), {}, routing, x, m_unreadInput);
+        co_return co_await replyError(errorFor(result),
+                                      result == TryResult::TlsFailed ? std::string_view(m_tlsProblem) : std::string_view(),
+                                      routing, x, m_unreadInput);
     }
     if (bodyBuffered) {
         m_in.consume(static_cast<std::size_t>(length));
@@ -774,6 +796,8 @@ ProxyError errorFor(DownstreamSession::TryResult result) {
         return ProxyError::UpstreamTimeout;
     case DownstreamSession::TryResult::Protocol:
         return ProxyError::UpstreamProtocolError;
+    case DownstreamSession::TryResult::TlsFailed:
+        return ProxyError::UpstreamTlsFailed;
     case DownstreamSession::TryResult::Reset:
     case DownstreamSession::TryResult::Response:
     case DownstreamSession::TryResult::ClientFailed:

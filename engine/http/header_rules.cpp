@@ -163,6 +163,9 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
             if (equalsIgnoreCase(field.name, policy.requestIdHeader)) {
                 continue;
             }
+            if (!context.clientSubjectHeader.empty() && equalsIgnoreCase(field.name, context.clientSubjectHeader)) {
+                continue; // only the gateway vouches for a client certificate
+            }
         }
         if (connectionOptions.lists(field.name) || (context.edits != nullptr && context.edits->drops(field.name))) {
             continue;
@@ -198,6 +201,9 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
     appendVia(out, headers, via > 0, request.version >= 11 ? policy.via11 : policy.via10);
 
     appendField(out, policy.requestIdHeader, context.requestId);
+    if (!context.clientSubjectHeader.empty() && !context.clientSubject.empty()) {
+        appendField(out, context.clientSubjectHeader, context.clientSubject);
+    }
     out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
     out.append("\r\n");

@@ -43,6 +43,10 @@ struct UpstreamRequestContext {
     std::string_view scheme = "http";
     BodyFraming framing = BodyFraming::None;
     std::uint64_t contentLength = 0;
+    // mTLS listeners: the client certificate subject header (incoming copies are dropped) and
+    // the verified subject (empty: no certificate, the header is not sent).
+    std::string_view clientSubjectHeader{};
+    std::string_view clientSubject{};
     std::string_view extraLines{}; // complete header lines added by the gateway (identity headers)
     const policy::HeaderEditPass* edits = nullptr; // the route's request_headers, if any
 };

@@ -29,6 +29,7 @@ constexpr std::array<ErrorInfo, 23> kErrors{{
     {502, "Bad Gateway", "upstream_protocol_error", "the upstream sent an invalid response"},
     {504, "Gateway Timeout", "upstream_timeout", "the upstream did not respond in time"},
     {429, "Too Many Requests", "rate_limited", "the route's rate limit is reached, see Retry-After"},
+    {502, "Bad Gateway", "upstream_tls_failed", "the TLS handshake with the upstream instance failed"},
     {429, "Too Many Requests", "quota_exceeded", "the quota for this period is used up, see Retry-After"},
     {503, "Service Unavailable", "rate_limit_unavailable", "the shared rate limit cannot be checked right now"},
     {401, "Unauthorized", "unauthorized", "valid credentials are required"},

@@ -31,6 +31,7 @@ enum class ProxyError {
     UpstreamProtocolError,  // 502 response head could not be parsed
     UpstreamTimeout,        // 504 no response in time
     RateLimited,            // 429 an enforcing rate limit of the route refused (policy/rate_limit_check.hpp)
+    UpstreamTlsFailed,      // 502 the TLS handshake with the instance failed (certificate verification ...)
     QuotaExceeded,          // 429 a quota of the route is used up for its day or month (policy/route_limits.hpp)
     RateLimitUnavailable,   // 503 Redis did not answer and a limit says on_error: deny
     Unauthorized,           // 401 missing or invalid credentials on a route with auth (policy/authenticator.hpp)

@@ -45,7 +45,7 @@ void UpstreamPool::configure(std::uint32_t maxIdlePerEndpoint, std::chrono::mill
 namespace {
 
 // True when the peer has closed (or sent something unexpected) on an idle connection.
-bool closedByPeer(Socket& socket) {
+bool closedByPeer(net::Stream& socket) {
     char byte = 0;
     const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);

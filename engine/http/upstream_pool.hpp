@@ -2,6 +2,8 @@
 
 #include "engine/http/byte_buffer.hpp"
 #include "engine/net/asio.hpp"
+#include "engine/net/stream.hpp"
+#include "engine/net/tls_context.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -20,7 +22,10 @@ struct UpstreamConnection {
 
     static constexpr std::size_t kInitialBuffer = 16 * 1024;
 
-    Socket socket;
+    // The pool's TLS context this connection was made with (nullptr: plain); a connection is
+    // reused only for the same context. Declared first: it outlives the stream.
+    std::shared_ptr<net::TlsClientContext> tls;
+    net::Stream socket;
     ByteBuffer buffer; // response bytes; empty whenever the connection is idle
     tcp::endpoint endpoint;
     std::uint64_t requests = 0;

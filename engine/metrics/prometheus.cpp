@@ -183,6 +183,15 @@ std::string renderPrometheus(const Cumulative& c, const PrometheusState& state) 
            "Client connections closed at accept, by reason.");
     fmt::format_to(std::back_inserter(out), "proxy_connections_refused_total{{reason=\"per_ip_limit\"}} {}\n",
                    state.connectionsRefusedPerIp);
+    if (!state.tlsHandshakeFailures.empty()) {
+        header(out, "proxy_tls_handshake_failures_total", "counter",
+               "Failed client TLS handshakes, by listener and reason.");
+        for (const auto& failures : state.tlsHandshakeFailures) {
+            fmt::format_to(std::back_inserter(out),
+                           "proxy_tls_handshake_failures_total{{listener=\"{}\",reason=\"{}\"}} {}\n",
+                           escapeLabel(failures.listener), failures.reason, failures.count);
+        }
+    }
     header(out, "proxy_config_version", "gauge", "Version of the running configuration.");
     fmt::format_to(std::back_inserter(out), "proxy_config_version {}\n", state.configVersion);
     return out;

@@ -43,6 +43,12 @@ struct PrometheusState {
     std::uint64_t configVersion = 0;
     std::uint64_t upstreamConnectionsOpened = 0;
     std::uint64_t connectionsRefusedPerIp = 0;
+    struct TlsHandshakeFailures {
+        std::string listener;
+        std::string reason; // timeout, protocol, client_certificate, unknown_server_name, closed, other
+        std::uint64_t count = 0;
+    };
+    std::vector<TlsHandshakeFailures> tlsHandshakeFailures;
 };
 
 // Prometheus text exposition format 0.0.4. Metric names (service = pool):
@@ -58,6 +64,7 @@ struct PrometheusState {
 //   proxy_active_requests{service}, proxy_active_connections, proxy_config_version  gauges
 //   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
 //   proxy_connections_refused_total{reason="per_ip_limit"}                          counter
+//   proxy_tls_handshake_failures_total{listener,reason}                             counter
 //   proxy_redis_up, proxy_redis_connections gauges, proxy_redis_errors_total counter,
 //   proxy_redis_fallbacks_total{on_error}  counter (with a redis: section only)
 std::string renderPrometheus(const Cumulative& cumulative, const PrometheusState& state);

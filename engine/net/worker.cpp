@@ -100,6 +100,12 @@ void Worker::removeListener(const std::string& key) {
     m_listeners.erase(it);
 }
 
+void Worker::setListenerTls(const std::string& key, std::shared_ptr<TlsServerContext> tls) {
+    if (const auto it = m_listeners.find(key); it != m_listeners.end()) {
+        it->second->tls = std::move(tls);
+    }
+}
+
 void Worker::closeListeners() {
     for (auto& [key, listener] : m_listeners) {
         error_code ignored;
@@ -172,7 +178,8 @@ Task<void> Worker::acceptLoop(std::shared_ptr<Listener> listener) {
         if (!claimAddress(socket, ipSlot)) {
             continue; // refused: closed as it goes out of scope, before a byte is read
         }
-        asio::co_spawn(m_io, runSession(std::move(socket), core::ConnectionSlot(m_shared), std::move(ipSlot)),
+        asio::co_spawn(m_io,
+                       runSession(std::move(socket), core::ConnectionSlot(m_shared), std::move(ipSlot), listener->tls),
                        asio::detached);
     }
 }
@@ -212,8 +219,8 @@ bool Worker::claimAddress(const Socket& socket, core::IpConnectionSlot& slot) {
 }
 
 Task<void> Worker::runSession(Socket socket, [[maybe_unused]] core::ConnectionSlot slot,
-                              [[maybe_unused]] core::IpConnectionSlot ipSlot) {
-    http::DownstreamSession session(*this, std::move(socket));
+                              [[maybe_unused]] core::IpConnectionSlot ipSlot, std::shared_ptr<TlsServerContext> tls) {
+    http::DownstreamSession session(*this, std::move(socket), std::move(tls));
     co_await session.run();
     // The slots go after `session`: the connection counts until its socket is closed.
 }

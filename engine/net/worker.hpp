@@ -13,6 +13,7 @@
 #include "engine/metrics/worker_stats.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/session_hook.hpp"
+#include "engine/net/tls_context.hpp"
 #include "engine/policy/redis_client.hpp"
 
 #include <boost/intrusive/list.hpp>
@@ -70,6 +71,8 @@ public:
     void applySnapshot(std::shared_ptr<const core::RuntimeSnapshot> snapshot);
     void adoptListener(const std::string& key, int fd, bool v6);
     void removeListener(const std::string& key);
+    // The TLS context new connections on listener `key` handshake with (nullptr: plain).
+    void setListenerTls(const std::string& key, std::shared_ptr<TlsServerContext> tls);
     void beginDrain();
     void closeAll();
 
@@ -95,11 +98,13 @@ private:
         explicit Listener(asio::io_context& io)
             : acceptor(io) {}
         Acceptor acceptor;
+        std::shared_ptr<TlsServerContext> tls;
     };
 
     Task<void> acceptLoop(std::shared_ptr<Listener> listener);
     void closeListeners();
-    Task<void> runSession(Socket socket, core::ConnectionSlot slot, core::IpConnectionSlot ipSlot);
+    Task<void> runSession(Socket socket, core::ConnectionSlot slot, core::IpConnectionSlot ipSlot,
+                          std::shared_ptr<TlsServerContext> tls);
     // Counts the connection against its source address; false (and counted, logged) over the limit.
     bool claimAddress(const Socket& socket, core::IpConnectionSlot& slot);
 

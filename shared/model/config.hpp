@@ -4,6 +4,7 @@
 #include "shared/model/pool_config.hpp"
 #include "shared/model/transform_config.hpp"
 #include "shared/model/route_rules.hpp"
+#include "shared/model/tls_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
@@ -131,6 +132,7 @@ struct RouteConfig {
 struct ListenerConfig {
     std::string name;
     std::string address; // host:port to bind
+    ListenerTlsConfig tls; // no certificates: plain HTTP
 
     bool operator==(const ListenerConfig&) const = default;
 };

@@ -95,6 +95,7 @@ ListenerConfig decodeListener(const nlohmann::json& value, const std::string& po
     ObjectReader r(value, pointer, diagnostics);
     r.readString("name", listener.name);
     r.readString("address", listener.address, true);
+    r.readObject("tls", [&](ObjectReader& t) { decodeListenerTls(t, listener.tls); });
     r.finish();
     if (listener.name.empty()) {
         listener.name = listener.address;
@@ -301,7 +302,11 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
     out["workers"] = config.workers == 0 ? nlohmann::json("auto") : nlohmann::json(config.workers);
     nlohmann::json listeners = nlohmann::json::array();
     for (const auto& listener : config.listeners) {
-        listeners.push_back({{"name", listener.name}, {"address", listener.address}});
+        nlohmann::json item = {{"name", listener.name}, {"address", listener.address}};
+        if (listener.tls.enabled()) {
+            item["tls"] = encodeListenerTls(listener.tls);
+        }
+        listeners.push_back(std::move(item));
     }
     out["listeners"] = listeners;
     const auto& l = config.limits;

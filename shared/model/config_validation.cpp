@@ -54,6 +54,9 @@ void validateListeners(const GatewayConfig& config, Diagnostics& d) {
         if (!names.insert(listener.name).second) {
             d.error(pointer + "/name", "duplicate listener name '" + listener.name + "'");
         }
+        if (listener.tls.enabled()) {
+            validateListenerTls(listener.tls, pointer + "/tls", d);
+        }
     }
 }
 
@@ -67,6 +70,7 @@ void validatePools(const GatewayConfig& config, Diagnostics& d) {
         } else if (!poolNames.insert(pool.name).second) {
             d.error(pointer + "/name", "duplicate pool name '" + pool.name + "'");
         }
+        validatePoolTls(pool.tls, pointer + "/tls", d);
         std::set<std::string> ids;
         for (std::size_t i = 0; i < pool.instances.size(); ++i) {
             const auto& instance = pool.instances[i];

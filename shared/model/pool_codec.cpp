@@ -338,6 +338,7 @@ PoolConfig decodePool(const nlohmann::json& value, const std::string& pointer, D
     });
     r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, pool.retry); });
     r.readObject("sticky", [&](ObjectReader& s) { decodeSticky(s, pool.sticky); });
+    r.readObject("tls", [&](ObjectReader& t) { decodePoolTls(t, pool.tls); });
     r.readList("instances", pool.instances, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeInstance(item, itemPointer, diagnostics, unknownKeys);
     });
@@ -381,6 +382,9 @@ nlohmann::json encodePool(const PoolConfig& pool) {
                      {"max_concurrent_retries", pool.limits.maxConcurrentRetries}};
     out["retry"] = encodeRetry(pool.retry);
     out["sticky"] = encodeSticky(pool.sticky);
+    if (pool.tls != PoolTlsConfig{}) {
+        out["tls"] = encodePoolTls(pool.tls);
+    }
     out["instances"] = instances;
     return withExtra(std::move(out), pool.extra);
 }

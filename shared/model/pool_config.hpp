@@ -1,5 +1,6 @@
 #pragma once
 
+#include "shared/model/tls_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
@@ -237,6 +238,7 @@ struct PoolConfig {
     PoolLimitsConfig limits;
     RetryConfig retry;
     StickyConfig sticky;
+    PoolTlsConfig tls; // TLS to the instances
     std::vector<InstanceConfig> instances;
     nlohmann::json extra = nlohmann::json::object();
 

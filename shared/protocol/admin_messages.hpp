@@ -38,6 +38,7 @@ inline constexpr std::string_view kCaptureStatus = "capture.status";
 inline constexpr std::string_view kCaptureGet = "capture.get";
 inline constexpr std::string_view kCaptureStop = "capture.stop";
 inline constexpr std::string_view kCaptureList = "capture.list";
+inline constexpr std::string_view kTlsReload = "tls.reload";
 // Single changes: the names in config_ops.hpp ("pool.put", "instance.setWeight", ...).
 } // namespace method
 

@@ -98,7 +98,7 @@ private slots:
         QVERIFY(!p->ec);
         std::string out;
         UpstreamRequestContext context{"/x", "a.example:8080", "10.0.0.9", "rid-2", "http",
-                                       BodyFraming::ContentLength, 4};
+                                       BodyFraming::ContentLength, 4, {}, {}};
         writeUpstreamRequestHead(p->head, context, defaultPolicy(), out);
         QVERIFY(hasLine(out, "X-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.0.0.9"));
         QVERIFY(hasLine(out, "X-Forwarded-Proto: http")); // not trusted by default: replaced
@@ -117,10 +117,32 @@ private slots:
         const auto p = parseRequest("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
         QVERIFY(!p->ec);
         std::string out;
-        UpstreamRequestContext context{"/x", "h", "1.2.3.4", "r", "http", BodyFraming::Chunked, 0};
+        UpstreamRequestContext context{"/x", "h", "1.2.3.4", "r", "http", BodyFraming::Chunked, 0, {}, {}};
         writeUpstreamRequestHead(p->head, context, defaultPolicy(), out);
         QVERIFY(hasLine(out, "Transfer-Encoding: chunked"));
         QVERIFY(!hasHeader(out, "Content-Length"));
+    }
+
+    void clientCertificateSubjectReplacesForgedCopies() {
+        const auto p = parseRequest("GET /x HTTP/1.1\r\nHost: h\r\nX-Client-Cert-Subject: CN=admin\r\n"
+                                    "x-client-cert-subject: CN=root\r\n\r\n");
+        QVERIFY(!p->ec);
+        std::string out;
+        UpstreamRequestContext context{"/x", "h", "1.2.3.4", "r", "https", BodyFraming::None, 0,
+                                       "X-Client-Cert-Subject", "CN=client-1,O=Example"};
+        writeUpstreamRequestHead(p->head, context, defaultPolicy(), out);
+        const auto all = lines(out);
+        QCOMPARE(std::count_if(all.begin(), all.end(),
+                               [](const std::string& line) {
+                                   return equalsIgnoreCase(std::string_view(line).substr(0, 22), "X-Client-Cert-Subject:");
+                               }),
+                 std::ptrdiff_t(1));
+        QVERIFY(hasLine(out, "X-Client-Cert-Subject: CN=client-1,O=Example"));
+        QVERIFY(hasLine(out, "X-Forwarded-Proto: https"));
+        // Without a verified certificate only the removal remains.
+        context.clientSubject = {};
+        writeUpstreamRequestHead(p->head, context, defaultPolicy(), out);
+        QVERIFY(!hasHeader(out, "X-Client-Cert-Subject"));
     }
 
     void responseRules() {

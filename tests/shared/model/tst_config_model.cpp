@@ -190,6 +190,54 @@ private slots:
         QVERIFY2(hasDiagnostic(invalid, "/routes/0/rate_limit/0/key", "not a valid header name"), qPrintable(dump(invalid)));
     }
 
+    void tlsSettingsRoundTripAndAreValidated() {
+        auto document = validDocument();
+        document["listeners"][0]["tls"] = {
+            {"certificates", nlohmann::json::array({nlohmann::json{{"cert", "/tls/a.crt"}, {"key", "/tls/a.key"}},
+                                                    nlohmann::json{{"cert", "/tls/b.crt"}, {"key", "/tls/b.key"}}})},
+            {"min_version", "1.3"},
+            {"reject_unknown_sni", true},
+            {"client_auth", "optional"},
+            {"client_ca", "/tls/ca.crt"}};
+        document["pools"][0]["tls"] = {{"ca_file", "/tls/ca.crt"}, {"server_name", "api.internal"}};
+        Diagnostics d;
+        const auto config = decodeGatewayConfig(document, d);
+        QVERIFY2(d.empty(), qPrintable(dump(d)));
+        const auto& tls = config.listeners[0].tls;
+        QCOMPARE(tls.certificates.size(), std::size_t(2));
+        QCOMPARE(tls.certificates[1].key, std::string("/tls/b.key"));
+        QVERIFY(tls.minVersion == TlsVersion::Tls13);
+        QVERIFY(tls.clientAuth == ClientAuth::Optional);
+        QCOMPARE(tls.clientSubjectHeader, std::string("X-Client-Cert-Subject"));
+        QVERIFY(config.pools[0].tls.enabled); // a tls block turns TLS on
+        QVERIFY(config.pools[0].tls.verify);
+        Diagnostics again;
+        QVERIFY(decodeGatewayConfig(encodeGatewayConfig(config), again) == config);
+        QVERIFY2(again.empty(), qPrintable(dump(again)));
+
+        document["listeners"][0]["tls"] = {{"certificates", nlohmann::json::array()},
+                                           {"min_version", "1.1"},
+                                           {"alpn", nlohmann::json::array({"h2"})},
+            {"client_auth", "required"}};
+        document["pools"][0]["tls"] = {{"cert", "/tls/client.crt"}, {"verfy", false}};
+        Diagnostics bad;
+        decodeGatewayConfig(document, bad);
+        QVERIFY2(hasDiagnostic(bad, "/listeners/0/tls/certificates", "at least one certificate"), qPrintable(dump(bad)));
+        QVERIFY2(hasDiagnostic(bad, "/listeners/0/tls/min_version", "1.2, 1.3"), qPrintable(dump(bad)));
+        QVERIFY2(hasDiagnostic(bad, "/pools/0/tls/verfy", "unknown"), qPrintable(dump(bad)));
+
+        document["listeners"][0]["tls"] = {
+            {"certificates", nlohmann::json::array({nlohmann::json{{"cert", "/a.crt"}, {"key", "/a.key"}}})},
+            {"alpn", nlohmann::json::array({"h2"})},
+            {"client_auth", "required"}};
+        document["pools"][0]["tls"] = {{"cert", "/tls/client.crt"}};
+        Diagnostics invalid;
+        decodeGatewayConfig(document, invalid);
+        QVERIFY2(hasDiagnostic(invalid, "/listeners/0/tls/alpn/0", "http/1.1"), qPrintable(dump(invalid)));
+        QVERIFY2(hasDiagnostic(invalid, "/listeners/0/tls/client_ca", "needs client_ca"), qPrintable(dump(invalid)));
+        QVERIFY2(hasDiagnostic(invalid, "/pools/0/tls/key", "both cert and key"), qPrintable(dump(invalid)));
+    }
+
     void distributedLimitsAndQuotasRoundTripAndAreValidated() {
         auto document = validDocument();
         document["routes"][0]["rate_limit"] = nlohmann::json::parse(
