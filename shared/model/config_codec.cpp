@@ -44,6 +44,7 @@ void decodeTimeouts(ObjectReader& parent, TimeoutsConfig& t) {
     r.readDuration("upstream_response", t.upstreamResponse, 1ms, kMaxTimeout);
     r.readDuration("upstream_idle", t.upstreamIdle, 1ms, kMaxTimeout);
     r.readDuration("drain", t.drain, 0ms, kMaxTimeout);
+    r.readDuration("tunnel_idle", t.tunnelIdle, 1ms, kMaxTimeout);
     r.finish();
 }
 
@@ -176,6 +177,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readList("rate_limit", route.rateLimits, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
     });
+    r.readStringList("upgrade", route.upgrade);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -261,6 +263,9 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
         }
         out["rate_limit"] = limits;
     }
+    if (route.upgrade != RouteConfig().upgrade) {
+        out["upgrade"] = route.upgrade;
+    }
     return withExtra(std::move(out), route.extra);
 }
 
@@ -290,7 +295,8 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
                        {"upstream_connect", formatDuration(t.upstreamConnect)},
                        {"upstream_response", formatDuration(t.upstreamResponse)},
                        {"upstream_idle", formatDuration(t.upstreamIdle)},
-                       {"drain", formatDuration(t.drain)}};
+                       {"drain", formatDuration(t.drain)},
+                       {"tunnel_idle", formatDuration(t.tunnelIdle)}};
     const auto& h = config.headers;
     out["headers"] = {{"via", h.via},
                       {"request_id_header", h.requestIdHeader},
