@@ -4,6 +4,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/http/access_log.hpp"
 #include "engine/http/header_rules.hpp"
+#include "engine/http/tunnel_counters.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
 #include "engine/routing/route_table.hpp"
@@ -46,6 +47,8 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    // By route index; null for a route that tunnels no upgrade protocol.
+    std::vector<std::shared_ptr<http::TunnelCounters>> tunnels;
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,
@@ -60,6 +63,8 @@ public:
     // Forgets instances and pools that are not in `config` any more.
     void retain(const model::GatewayConfig& config);
     policy::RateLimitRegistry& rateLimits() { return m_rateLimits; }
+    http::TunnelRegistry& tunnels() { return m_tunnels; }
+    const http::TunnelRegistry& tunnels() const { return m_tunnels; }
 
 private:
     const Clock& m_clock;
@@ -67,6 +72,7 @@ private:
     std::map<std::pair<std::string, std::string>, std::shared_ptr<health::InstanceState>> m_states;
     std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
     policy::RateLimitRegistry m_rateLimits; // owns its own lock
+    http::TunnelRegistry m_tunnels;         // owns its own lock
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

@@ -95,6 +95,14 @@ std::string_view DownstreamSession::bodyTimeoutDetail() const {
 }
 
 void DownstreamSession::onTimeout() {
+    if (m_phase == Phase::Tunnel) {
+        // Transfers only record when they happened; the watchdog wakes up once per idle period.
+        const auto quietUntil = m_tunnelActive + m_tunnelIdle;
+        if (net::Watchdog::Clock::now() < quietUntil) { // precise: the coarse clock may lag the timer
+            m_watchdog.expireAt(quietUntil);
+            return;
+        }
+    }
     if (m_phase == Phase::ClientBody && m_bodyRate.enabled()) {
         const auto now = Clock::now();
         if (now < m_silenceDeadline) {
@@ -498,8 +506,9 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
 
 void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x) {
     // Metrics first (always), then the access log (when enabled).
+    const auto end = x.switchedAt != Clock::time_point{} ? x.switchedAt : Clock::now();
     const auto totalMicros = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - m_requestStart).count());
+        std::chrono::duration_cast<std::chrono::microseconds>(end - m_requestStart).count());
     const auto upstreamMicros = x.upstreamMs >= 0 ? static_cast<std::uint64_t>(x.upstreamMs * 1000.0) : 0;
     const std::size_t statusClass = x.status >= 100 && x.status < 600 ? static_cast<std::size_t>(x.status / 100 - 1) : 4;
     const std::size_t errorIndex = x.error.empty() ? metrics::kErrorCodes.size() : metrics::errorIndex(x.error);

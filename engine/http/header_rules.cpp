@@ -194,6 +194,10 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
 
     appendField(out, policy.requestIdHeader, context.requestId);
     appendFraming(out, context.framing, context.contentLength);
+    if (!context.upgrade.empty()) {
+        out.append("Connection: upgrade\r\n");
+        appendField(out, "Upgrade", context.upgrade);
+    }
     out.append("\r\n");
 }
 
@@ -245,7 +249,10 @@ void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamR
     }
     out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
-    if (!context.keepAlive) {
+    if (!context.upgrade.empty()) {
+        out.append("Connection: upgrade\r\n");
+        appendField(out, "Upgrade", context.upgrade);
+    } else if (!context.keepAlive) {
         out.append("Connection: close\r\n");
     } else if (context.clientVersion < 11) {
         out.append("Connection: keep-alive\r\n");

@@ -39,11 +39,13 @@ struct UpstreamRequestContext {
     std::string_view scheme = "http";
     BodyFraming framing = BodyFraming::None;
     std::uint64_t contentLength = 0;
+    std::string_view upgrade; // protocols to switch to (engine/http/upgrade.hpp), empty for none
 };
 
 // Writes the request line and header for the upstream into `out` (cleared first):
 // hop-by-hop fields and those named in Connection are removed, framing is re-declared,
-// X-Forwarded-For/Proto/Host, Via and the request id are added. Always HTTP/1.1 keep-alive.
+// X-Forwarded-For/Proto/Host, Via and the request id are added. Always HTTP/1.1 keep-alive,
+// unless the context carries an upgrade: then Connection: upgrade with that Upgrade value.
 void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestContext& context,
                               const HeaderPolicy& policy, std::string& out);
 
@@ -55,6 +57,7 @@ struct DownstreamResponseContext {
     bool keepAlive = true; // false adds Connection: close
     bool passContentLength = false; // bodiless response to HEAD/304: keep the backend's length
     std::string_view extraLines;    // complete header lines added by the gateway (Set-Cookie ...)
+    std::string_view upgrade;       // a 101's Upgrade value: Connection: upgrade instead of keep-alive
 };
 
 // Writes the status line and header for the client into `out` (cleared first), applying the same

@@ -31,6 +31,7 @@ enum class ProxyError {
     UpstreamProtocolError,  // 502 response head could not be parsed
     UpstreamTimeout,        // 504 no response in time
     RateLimited,            // 429 an enforcing rate limit of the route refused (policy/rate_limit_check.hpp)
+    ShuttingDown,           // 503 an upgrade request while draining: a tunnel would outlive the drain
 };
 
 struct ErrorInfo {

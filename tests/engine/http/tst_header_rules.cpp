@@ -98,7 +98,7 @@ private slots:
         QVERIFY(!p->ec);
         std::string out;
         UpstreamRequestContext context{"/x", "a.example:8080", "10.0.0.9", "rid-2", "http",
-                                       BodyFraming::ContentLength, 4};
+                                       BodyFraming::ContentLength, 4, {}};
         writeUpstreamRequestHead(p->head, context, defaultPolicy(), out);
         QVERIFY(hasLine(out, "X-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.0.0.9"));
         QVERIFY(hasLine(out, "X-Forwarded-Proto: http")); // not trusted by default: replaced
@@ -117,7 +117,7 @@ private slots:
         const auto p = parseRequest("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
         QVERIFY(!p->ec);
         std::string out;
-        UpstreamRequestContext context{"/x", "h", "1.2.3.4", "r", "http", BodyFraming::Chunked, 0};
+        UpstreamRequestContext context{"/x", "h", "1.2.3.4", "r", "http", BodyFraming::Chunked, 0, {}};
         writeUpstreamRequestHead(p->head, context, defaultPolicy(), out);
         QVERIFY(hasLine(out, "Transfer-Encoding: chunked"));
         QVERIFY(!hasHeader(out, "Content-Length"));
