@@ -98,7 +98,7 @@ void DownstreamSession::onTimeout() {
     if (m_phase == Phase::Tunnel) {
         // Transfers only record when they happened; the watchdog wakes up once per idle period.
         const auto quietUntil = m_tunnelActive + m_tunnelIdle;
-        if (net::Watchdog::Clock::now() < quietUntil) { // precise: the coarse clock may lag the timer
+        if (net::Watchdog::coarseNow() < quietUntil) {
             m_watchdog.expireAt(quietUntil);
             return;
         }
@@ -156,25 +156,30 @@ Task<void> DownstreamSession::run() {
             std::string_view parseProblem;
             while (!headDone) {
                 if (!m_in.empty()) {
-                    if (m_scanner.scan(std::string_view(m_in.data(), m_in.size())) ==
-                        HeadScanner::Verdict::Invalid) {
+                    const auto verdict = m_scanner.scan(std::string_view(m_in.data(), m_in.size()));
+                    if (verdict == HeadScanner::Verdict::Invalid) {
                         spdlog::debug("invalid request from {}: {}", m_clientIp, m_scanner.problem());
                         parseProblem = m_scanner.problem();
                         parseFailed = true;
                         break;
                     }
-                    const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
-                    if (!ec) {
-                        m_in.consume(n);
-                        headDone = true;
-                        break;
+                    // Beast takes the complete lines of a partial head and reports them consumed
+                    // with need_more; fed the same bytes again it fails. So it gets the head once
+                    // whole, or once past the size limit so that it reports the limit.
+                    if (verdict == HeadScanner::Verdict::Complete || m_in.size() > config.limits.maxHeaderBytes) {
+                        const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
+                        if (!ec) {
+                            m_in.consume(n);
+                            headDone = true;
+                            break;
+                        }
+                        if (ec != bhttp::error::need_more) {
+                            spdlog::debug("invalid request from {}: {}", m_clientIp, ec.message());
+                            parseFailed = true;
+                            break;
+                        }
+                        ec = {};
                     }
-                    if (ec != bhttp::error::need_more) {
-                        spdlog::debug("invalid request from {}: {}", m_clientIp, ec.message());
-                        parseFailed = true;
-                        break;
-                    }
-                    ec = {};
                     if (m_in.full()) {
                         m_in.reserve(std::min<std::size_t>(m_in.capacity() * 2, config.limits.maxHeaderBytes + 1024));
                     }

@@ -487,6 +487,9 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                             break;
                         }
                         ec = {};
+                        // Beast reports the complete lines of a partial head as used; given
+                        // them again it would fail.
+                        connection->buffer.consume(n);
                         if (connection->buffer.full()) {
                             connection->buffer.reserve(std::min<std::size_t>(connection->buffer.capacity() * 2,
                                                                              limits.maxResponseHeaderBytes + 1024));
