@@ -98,7 +98,7 @@ void DownstreamSession::onTimeout() {
     if (m_phase == Phase::Tunnel) {
         // Transfers only record when they happened; the watchdog wakes up once per idle period.
         const auto quietUntil = m_tunnelActive + m_tunnelIdle;
-        if (net::Watchdog::coarseNow() < quietUntil) {
+        if (net::Watchdog::Clock::now() < quietUntil) { // precise: the coarse clock may lag the timer
             m_watchdog.expireAt(quietUntil);
             return;
         }
