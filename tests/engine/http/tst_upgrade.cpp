@@ -156,6 +156,28 @@ bool readUntil(int fd, std::string& received, bool& eof, const std::function<boo
     return true;
 }
 
+// The same while this thread's event loop runs (for Qt servers on this thread): until a
+// complete head has arrived, or EOF.
+bool readHeadSpinning(int fd, std::string& received) {
+    bool eof = false;
+    const bool ok = QTest::qWaitFor(
+        [&] {
+            char buffer[4096];
+            pollfd p{fd, POLLIN, 0};
+            while (!eof && ::poll(&p, 1, 0) > 0) {
+                const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+                if (n <= 0) {
+                    eof = true;
+                    break;
+                }
+                received.append(buffer, static_cast<std::size_t>(n));
+            }
+            return eof || received.find("\r\n\r\n") != std::string::npos;
+        },
+        kWait);
+    return ok && received.find("\r\n\r\n") != std::string::npos;
+}
+
 bool sendAll(int fd, std::string_view bytes) {
     while (!bytes.empty()) {
         const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -184,10 +206,11 @@ int connectTo(std::uint16_t port) {
 }
 
 // A backend that answers one upgrade request with 101 and then runs `script` on the raw
-// connection, on its own thread. What the script observed is read after join().
+// connection (with the bytes that came behind the head), on its own thread. What the script
+// observed is read after join().
 class RawUpgradeBackend {
 public:
-    using Script = std::function<void(int fd)>;
+    using Script = std::function<void(int fd, std::string afterHead)>;
 
     explicit RawUpgradeBackend(std::string greeting, Script script)
         : m_greeting(std::move(greeting))
@@ -233,12 +256,13 @@ private:
                 fd, received, eof, [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; },
                 deadline) &&
             !eof) {
-            m_head = received.substr(0, received.find("\r\n\r\n") + 4);
+            const std::size_t headEnd = received.find("\r\n\r\n") + 4;
+            m_head = received.substr(0, headEnd);
             // The 101 and the first bytes of the new protocol in one write: the gateway must
             // relay bytes that arrive together with the head.
             sendAll(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test-proto\r\nConnection: Upgrade\r\n\r\n" +
                             m_greeting);
-            m_script(fd);
+            m_script(fd, received.substr(headEnd));
         }
         ::close(fd);
     }
@@ -469,6 +493,14 @@ private slots:
         put["instance"] = instanceB;
         QVERIFY(change("instance.put", put));
         QVERIFY(first.echo(QStringLiteral("after b was added")));
+        // Draining a: its tunnel stays, and is what its drain progress (active requests) shows.
+        nlohmann::json drain;
+        drain["pool"] = "ws";
+        drain["id"] = "a";
+        drain["state"] = "draining";
+        QVERIFY(change("instance.setState", drain));
+        QVERIFY(first.echo(QStringLiteral("while a drains")));
+        QCOMPARE(metric(gateway, "proxy_instance_active_requests{service=\"ws\",instance=\"a\"}"), 1LL);
         nlohmann::json removeA;
         removeA["pool"] = "ws";
         removeA["id"] = "a";
@@ -497,7 +529,7 @@ private slots:
         QByteArray large(512 * 1024, 'x');
         QVERIFY(first.echoBinary(large));
         QCOMPARE(a.connections(), 1);
-        QCOMPARE(a.echoed(), 6); // every message of the first client went to a, over one connection
+        QCOMPARE(a.echoed(), 7); // every message of the first client went to a, over one connection
         QCOMPARE(metric(gateway, "proxy_tunnels_open{route=\"ws\"}"), 2LL);
 
         WsClient third;
@@ -535,6 +567,41 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_active_requests{service=\"ws\"}"), 0LL, kWait);
     }
 
+    void stickySessionsChooseTheTunnelsInstance() {
+        EchoBackend a;
+        EchoBackend b;
+        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", a.address()}, {"b", b.address()}},
+                                                 "    sticky: {mode: cookie, cookie: WS_STICKY}\n")));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        const std::string handshake = "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        // The 101 binds the client to its instance like any response would.
+        const int first = connectTo(gateway.port());
+        QVERIFY(first >= 0);
+        QVERIFY(sendAll(first, upgradeRequest("/ws", "websocket", handshake)));
+        std::string head;
+        QVERIFY(readHeadSpinning(first, head));
+        QVERIFY2(head.starts_with("HTTP/1.1 101 "), head.c_str());
+        const auto at = head.find("Set-Cookie: WS_STICKY=");
+        QVERIFY2(at != std::string::npos, head.c_str());
+        const std::string cookie = head.substr(at + 12, head.find_first_of(";\r", at) - at - 12);
+        QTRY_COMPARE_WITH_TIMEOUT(a.connections() + b.connections(), 1, kWait);
+        EchoBackend& chosen = a.connections() == 1 ? a : b;
+        // Round robin would pick the other instance next; the cookie keeps the client where it was.
+        for (int i = 0; i < 2; ++i) {
+            const int again = connectTo(gateway.port());
+            QVERIFY(again >= 0);
+            QVERIFY(sendAll(again, upgradeRequest("/ws", "websocket", handshake + "Cookie: " + cookie + "\r\n")));
+            std::string answer;
+            QVERIFY(readHeadSpinning(again, answer));
+            QVERIFY2(answer.starts_with("HTTP/1.1 101 "), answer.c_str());
+            QVERIFY(answer.find("Set-Cookie") == std::string::npos);
+            ::close(again);
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(chosen.connections(), 3, kWait);
+        ::close(first);
+        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnels_open{route=\"ws\"}"), 0LL, kWait);
+    }
+
     void idleTimeoutClosesBothSides() {
         EchoBackend backend;
         TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}),
@@ -561,7 +628,8 @@ private slots:
         // and only then answers: the answer must still reach the client.
         std::string backendReceived;
         bool backendSawEof = false;
-        RawUpgradeBackend backend("", [&](int fd) {
+        RawUpgradeBackend backend("", [&](int fd, std::string afterHead) {
+            backendReceived = std::move(afterHead);
             readUntil(fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
                       Clock::now() + std::chrono::milliseconds(kWait));
             if (backendSawEof) {
@@ -600,11 +668,50 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnels_open{route=\"raw\"}"), 0LL, kWait);
     }
 
+    void requestBodyGoesFirst() {
+        // An upgrade request with a body: the body reaches the instance in full before any byte
+        // of the new protocol, and is not part of the tunnel's bytes.
+        std::string backendReceived;
+        bool backendSawEof = false;
+        RawUpgradeBackend backend("", [&](int fd, std::string afterHead) {
+            backendReceived = std::move(afterHead);
+            readUntil(fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
+                      Clock::now() + std::chrono::milliseconds(kWait));
+            sendAll(fd, "got:" + backendReceived);
+        });
+        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", "127.0.0.1:1"}}), "",
+                                        "  - name: raw\n    match: {path_prefix: /raw}\n    pool: raw\n"
+                                        "    upgrade: [test-proto]\n",
+                                        poolYaml("raw", {{"r", backend.address()}})));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        const int fd = connectTo(gateway.port());
+        QVERIFY(fd >= 0);
+        QVERIFY(sendAll(fd, upgradeRequest("/raw/x", "test-proto", "Content-Length: 6\r\n") + "body!|"));
+        std::string received;
+        bool eof = false;
+        const auto deadline = Clock::now() + std::chrono::milliseconds(kWait);
+        QVERIFY(readUntil(
+            fd, received, eof, [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; },
+            deadline));
+        QVERIFY2(received.starts_with("HTTP/1.1 101 "), received.c_str());
+        received.erase(0, received.find("\r\n\r\n") + 4);
+        QVERIFY(sendAll(fd, "tunnel"));
+        ::shutdown(fd, SHUT_WR);
+        QVERIFY(readUntil(fd, received, eof, [](const std::string&) { return false; }, deadline));
+        QCOMPARE(received, std::string("got:body!|tunnel"));
+        ::close(fd);
+        backend.join();
+        QVERIFY(backend.requestHead().find("Content-Length: 6\r\n") != std::string::npos);
+        QVERIFY(backendSawEof);
+        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnel_bytes_received_total{route=\"raw\"}"), 6LL, kWait);
+    }
+
     void backendHalfCloseKeepsTheOtherDirection() {
         // The backend says goodbye and shuts down its side; the client still sends afterwards.
         std::string backendReceived;
         bool backendSawEof = false;
-        RawUpgradeBackend backend("bye", [&](int fd) {
+        RawUpgradeBackend backend("bye", [&](int fd, std::string afterHead) {
+            backendReceived = std::move(afterHead);
             ::shutdown(fd, SHUT_WR);
             readUntil(fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
                       Clock::now() + std::chrono::milliseconds(kWait));
