@@ -53,7 +53,9 @@ Task<void> DownstreamSession::switchProtocols(UpstreamConnection& connection, Do
     if (ec) {
         x.error = "client_gone";
     } else {
-        co_await tunnel(connection, counters, routing.snapshot->config.timeouts.tunnelIdle, x);
+        const auto& config = routing.snapshot->config;
+        const auto routeIdle = config.routes[static_cast<std::size_t>(x.routeIndex)].tunnelIdle;
+        co_await tunnel(connection, counters, routeIdle.count() > 0 ? routeIdle : config.timeouts.tunnelIdle, x);
     }
     log(routing, x); // one access log line per tunnel, when it ends: duration and bytes both ways
 }

@@ -66,6 +66,7 @@ struct RouteConfig {
     // without a "/version" suffix. Others, and h2c always, are stripped: the request is served
     // as plain HTTP/1.1. Empty: no upgrades on this route.
     std::vector<std::string> upgrade{"websocket"};
+    Duration tunnelIdle{0}; // this route's tunnels close after this long without a byte; 0: timeouts.tunnel_idle
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;

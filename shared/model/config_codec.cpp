@@ -178,6 +178,7 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
         return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
     });
     r.readStringList("upgrade", route.upgrade);
+    r.readDuration("tunnel_idle", route.tunnelIdle, 0ms, kMaxTimeout);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -265,6 +266,9 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     }
     if (route.upgrade != RouteConfig().upgrade) {
         out["upgrade"] = route.upgrade;
+    }
+    if (route.tunnelIdle.count() > 0) {
+        out["tunnel_idle"] = formatDuration(route.tunnelIdle);
     }
     return withExtra(std::move(out), route.extra);
 }

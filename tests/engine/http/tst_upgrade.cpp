@@ -623,6 +623,24 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(gateway.engine().activeConnections(), 0LL, kWait);
     }
 
+    void routeIdleTimeoutOverridesTheGlobalOne() {
+        EchoBackend backend;
+        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {tunnel_idle: 1h}\n",
+                                        "  - name: quick\n    match: {path_prefix: /quick}\n    pool: ws\n"
+                                        "    tunnel_idle: 300ms\n"));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        WsClient patient;
+        QVERIFY(patient.open(gateway.port()));
+        WsClient quick;
+        QVERIFY(quick.open(gateway.port(), QStringLiteral("/quick/x")));
+        QVERIFY(quick.echo(QStringLiteral("hi")));
+        QVERIFY(patient.echo(QStringLiteral("hi")));
+        QVERIFY(quick.waitForDisconnect());
+        QVERIFY(patient.echo(QStringLiteral("still open: the global limit is an hour")));
+        QVERIFY(patient.close());
+        QTRY_COMPARE_WITH_TIMEOUT(gateway.engine().activeConnections(), 0LL, kWait);
+    }
+
     void clientHalfCloseKeepsTheOtherDirection() {
         // The client sends, then shuts down its side; the backend reads to its end of stream
         // and only then answers: the answer must still reach the client.

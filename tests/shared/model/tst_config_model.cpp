@@ -200,12 +200,14 @@ private slots:
         QVERIFY(!encodeRoute(config.routes[0]).contains("upgrade")); // defaults stay implicit
 
         document["routes"][0]["upgrade"] = nlohmann::json::array();
+        document["routes"][0]["tunnel_idle"] = "2m";
         document["timeouts"]["tunnel_idle"] = "90s";
         Diagnostics none;
         config = decodeGatewayConfig(document, none);
         QVERIFY2(none.empty(), qPrintable(dump(none)));
         QVERIFY(config.routes[0].upgrade.empty());
         QCOMPARE(config.timeouts.tunnelIdle, Duration(90s));
+        QCOMPARE(config.routes[0].tunnelIdle, Duration(2min));
         Diagnostics again;
         QVERIFY(decodeGatewayConfig(encodeGatewayConfig(config), again) == config);
         QVERIFY2(again.empty(), qPrintable(dump(again)));
