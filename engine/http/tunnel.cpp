@@ -104,9 +104,6 @@ Task<void> DownstreamSession::tunnel(UpstreamConnection& connection, TunnelCount
     m_tunnelIdle = idle;
     m_tunnelActive = net::Watchdog::coarseNow();
     arm(Phase::Tunnel, idle);
-    if (m_in.capacity() < kInitialBuffer) {
-        m_in.reserve(kInitialBuffer);
-    }
 
     bool failed = false;
     bool toClientDone = false;
