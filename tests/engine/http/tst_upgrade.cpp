@@ -627,7 +627,7 @@ private slots:
         EchoBackend backend;
         TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {tunnel_idle: 1h}\n",
                                         "  - name: quick\n    match: {path_prefix: /quick}\n    pool: ws\n"
-                                        "    tunnel_idle: 300ms\n"));
+                                        "    tunnel_idle: 1s\n"));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         WsClient patient;
         QVERIFY(patient.open(gateway.port()));
