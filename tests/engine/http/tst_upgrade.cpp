@@ -84,6 +84,8 @@ public:
     WsClient() {
         QObject::connect(&m_socket, &QWebSocket::connected, [this] { m_connected = true; });
         QObject::connect(&m_socket, &QWebSocket::disconnected, [this] { m_disconnected = true; });
+        // A refused handshake (any answer but 101) may leave the connection open.
+        QObject::connect(&m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), [this] { m_failed = true; });
         QObject::connect(&m_socket, &QWebSocket::textMessageReceived,
                          [this](const QString& text) { m_texts.push_back(text); });
         QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived,
@@ -92,7 +94,7 @@ public:
 
     bool open(std::uint16_t port, const QString& path = QStringLiteral("/ws")) {
         m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(port).arg(path)));
-        return QTest::qWaitFor([this] { return m_connected || m_disconnected; }, kWait) && m_connected;
+        return QTest::qWaitFor([this] { return m_connected || m_disconnected || m_failed; }, kWait) && m_connected;
     }
     // True when the echo of `text` comes back.
     bool echo(const QString& text) {
@@ -123,6 +125,7 @@ private:
     std::vector<QByteArray> m_binaries;
     bool m_connected = false;
     bool m_disconnected = false;
+    bool m_failed = false;
 };
 
 int msLeft(Clock::time_point deadline) {
@@ -544,6 +547,33 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_instance_active_requests{service=\"ws\",instance=\"b\"}"),
                                   0LL, kWait);
         QCOMPARE(metric(gateway, "proxy_tunnels_total{route=\"ws\"}"), 3LL);
+    }
+
+    void routeChangesApplyToNewUpgradesOnly() {
+        EchoBackend backend;
+        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}})));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        WsClient open;
+        QVERIFY(open.open(gateway.port()));
+        QVERIFY(open.echo(QStringLiteral("before")));
+        // The admin API turns upgrades off on the route: the open tunnel is not touched, a new
+        // upgrade request reaches the backend as a plain request (which no WebSocket server takes).
+        WsAdminClient admin;
+        QVERIFY2(admin.connect(gateway.adminPort(), gateway.adminToken()), admin.error().c_str());
+        nlohmann::json params;
+        params["expectedVersion"] = gateway.engine().configVersion();
+        params["route"] = nlohmann::json::parse("{\"name\": \"ws\", \"match\": {\"path_prefix\": \"/ws\"}, "
+                                                "\"pool\": \"ws\", \"upgrade\": []}");
+        const auto changed = admin.call("route.put", params);
+        QVERIFY2(changed && changed->result, admin.error().c_str());
+        QVERIFY(gateway.engine().config().routes[0].upgrade.empty());
+        WsClient refused;
+        QVERIFY(!refused.open(gateway.port()));
+        QCOMPARE(backend.connections(), 1);
+        QVERIFY(open.echo(QStringLiteral("after")));
+        QCOMPARE(metric(gateway, "proxy_tunnels_open{route=\"ws\"}"), 1LL);
+        QVERIFY(open.close());
+        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnels_open{route=\"ws\"}"), 0LL, kWait);
     }
 
     void leastConnectionsCountsTunnels() {
