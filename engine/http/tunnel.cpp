@@ -37,9 +37,9 @@ void shutdownSend(Socket& socket) {
 
 } // namespace
 
-Task<void> DownstreamSession::switchProtocols(UpstreamConnection& connection, DownstreamResponseContext& response,
-                                              TunnelCounters& counters, const net::WorkerRouting& routing,
-                                              Exchange& x) {
+Task<void> DownstreamSession::switchProtocols(UpstreamConnection& connection,
+                                              DownstreamResponseContext& response, TunnelCounters& counters,
+                                              const net::WorkerRouting& routing, Exchange& x) {
     response.framing = BodyFraming::None;
     response.passContentLength = false;
     response.upgrade = m_response.headers.get(bhttp::field::upgrade).value_or(std::string_view());
@@ -55,13 +55,14 @@ Task<void> DownstreamSession::switchProtocols(UpstreamConnection& connection, Do
     } else {
         const auto& config = routing.snapshot->config;
         const auto routeIdle = config.routes[static_cast<std::size_t>(x.routeIndex)].tunnelIdle;
-        co_await tunnel(connection, counters, routeIdle.count() > 0 ? routeIdle : config.timeouts.tunnelIdle, x);
+        co_await tunnel(connection, counters, routeIdle.count() > 0 ? routeIdle : config.timeouts.tunnelIdle,
+                        x);
     }
     log(routing, x); // one access log line per tunnel, when it ends: duration and bytes both ways
 }
 
-Task<void> DownstreamSession::pipe(Socket& from, Socket& to, ByteBuffer& pending, std::atomic<std::uint64_t>& counter,
-                                   std::uint64_t& moved, bool& failed) {
+Task<void> DownstreamSession::pipe(Socket& from, Socket& to, ByteBuffer& pending,
+                                   std::atomic<std::uint64_t>& counter, std::uint64_t& moved, bool& failed) {
     // One bounded buffer per direction, read then written in full before the next read: a slow
     // receiver stops this direction's reads (back-pressure) instead of growing a queue.
     error_code ec;
@@ -97,8 +98,8 @@ Task<void> DownstreamSession::pipe(Socket& from, Socket& to, ByteBuffer& pending
     to.close(ignored);
 }
 
-Task<void> DownstreamSession::tunnel(UpstreamConnection& connection, TunnelCounters& counters, milliseconds idle,
-                                     Exchange& x) {
+Task<void> DownstreamSession::tunnel(UpstreamConnection& connection, TunnelCounters& counters,
+                                     milliseconds idle, Exchange& x) {
     const OpenTunnel open(counters);
     // From now on only the idle limit applies (no header or body deadline): see onTimeout().
     m_tunnelIdle = idle;
@@ -109,12 +110,13 @@ Task<void> DownstreamSession::tunnel(UpstreamConnection& connection, TunnelCount
     bool toClientDone = false;
     SteadyTimer toClientFinished(m_socket.get_executor());
     toClientFinished.expires_at(SteadyTimer::time_point::max());
-    asio::co_spawn(m_socket.get_executor(),
-                   pipe(connection.socket, m_socket, connection.buffer, counters.bytesToClient, x.bytesOut, failed),
-                   [&](std::exception_ptr) {
-                       toClientDone = true;
-                       toClientFinished.cancel();
-                   });
+    asio::co_spawn(
+        m_socket.get_executor(),
+        pipe(connection.socket, m_socket, connection.buffer, counters.bytesToClient, x.bytesOut, failed),
+        [&](std::exception_ptr) {
+            toClientDone = true;
+            toClientFinished.cancel();
+        });
     co_await pipe(m_socket, connection.socket, m_in, counters.bytesFromClient, x.bytesIn, failed);
     if (!toClientDone) {
         error_code ec;

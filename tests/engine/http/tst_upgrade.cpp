@@ -48,10 +48,11 @@ public:
             while (QWebSocket* socket = m_server.nextPendingConnection()) {
                 ++m_connections;
                 m_sockets.push_back(socket);
-                QObject::connect(socket, &QWebSocket::textMessageReceived, [this, socket](const QString& text) {
-                    ++m_echoed;
-                    socket->sendTextMessage(text);
-                });
+                QObject::connect(socket, &QWebSocket::textMessageReceived,
+                                 [this, socket](const QString& text) {
+                                     ++m_echoed;
+                                     socket->sendTextMessage(text);
+                                 });
                 QObject::connect(socket, &QWebSocket::binaryMessageReceived,
                                  [this, socket](const QByteArray& bytes) {
                                      ++m_echoed;
@@ -85,7 +86,8 @@ public:
         QObject::connect(&m_socket, &QWebSocket::connected, [this] { m_connected = true; });
         QObject::connect(&m_socket, &QWebSocket::disconnected, [this] { m_disconnected = true; });
         // A refused handshake (any answer but 101) may leave the connection open.
-        QObject::connect(&m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), [this] { m_failed = true; });
+        QObject::connect(&m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error),
+                         [this] { m_failed = true; });
         QObject::connect(&m_socket, &QWebSocket::textMessageReceived,
                          [this](const QString& text) { m_texts.push_back(text); });
         QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived,
@@ -94,7 +96,8 @@ public:
 
     bool open(std::uint16_t port, const QString& path = QStringLiteral("/ws")) {
         m_socket.open(QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(port).arg(path)));
-        return QTest::qWaitFor([this] { return m_connected || m_disconnected || m_failed; }, kWait) && m_connected;
+        return QTest::qWaitFor([this] { return m_connected || m_disconnected || m_failed; }, kWait) &&
+               m_connected;
     }
     // True when the echo of `text` comes back.
     bool echo(const QString& text) {
@@ -256,15 +259,16 @@ private:
         bool eof = false;
         std::string received;
         if (readUntil(
-                fd, received, eof, [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; },
-                deadline) &&
+                fd, received, eof,
+                [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; }, deadline) &&
             !eof) {
             const std::size_t headEnd = received.find("\r\n\r\n") + 4;
             m_head = received.substr(0, headEnd);
             // The 101 and the first bytes of the new protocol in one write: the gateway must
             // relay bytes that arrive together with the head.
-            sendAll(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test-proto\r\nConnection: Upgrade\r\n\r\n" +
-                            m_greeting);
+            sendAll(fd,
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test-proto\r\nConnection: Upgrade\r\n\r\n" +
+                        m_greeting);
             m_script(fd, received.substr(headEnd));
         }
         ::close(fd);
@@ -278,7 +282,8 @@ private:
     std::string m_head;
 };
 
-std::string poolYaml(const std::string& name, const std::vector<std::pair<std::string, std::string>>& instances,
+std::string poolYaml(const std::string& name,
+                     const std::vector<std::pair<std::string, std::string>>& instances,
                      const std::string& extra = "") {
     std::string yaml = "  - name: " + name + "\n" + extra + "    instances:\n";
     for (const auto& [id, address] : instances) {
@@ -288,12 +293,13 @@ std::string poolYaml(const std::string& name, const std::vector<std::pair<std::s
 }
 
 // Route "ws" (/ws, default upgrade list) to pool "ws"; `routes` and `pools` add more.
-std::string gatewayYaml(const std::string& wsPool, const std::string& top = "", const std::string& routes = "",
-                        const std::string& pools = "") {
-    const std::string quiet = top.find("access_log:") == std::string::npos ? "access_log: {enabled: false}\n" : "";
+std::string gatewayYaml(const std::string& wsPool, const std::string& top = "",
+                        const std::string& routes = "", const std::string& pools = "") {
+    const std::string quiet =
+        top.find("access_log:") == std::string::npos ? "access_log: {enabled: false}\n" : "";
     return "listeners: [{address: \"127.0.0.1:0\"}]\n" + quiet + top +
-           "routes:\n  - name: ws\n    match: {path_prefix: /ws}\n    pool: ws\n" + routes + "pools:\n" + wsPool +
-           pools;
+           "routes:\n  - name: ws\n    match: {path_prefix: /ws}\n    pool: ws\n" + routes + "pools:\n" +
+           wsPool + pools;
 }
 
 // The value of one Prometheus sample, or -1 when absent.
@@ -339,9 +345,10 @@ bool refused(std::uint16_t port) {
     return false;
 }
 
-std::string upgradeRequest(const std::string& path, const std::string& protocol, const std::string& extra = "") {
-    return "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: " + protocol + "\r\n" +
-           extra + "\r\n";
+std::string upgradeRequest(const std::string& path, const std::string& protocol,
+                           const std::string& extra = "") {
+    return "GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: " + protocol +
+           "\r\n" + extra + "\r\n";
 }
 
 } // namespace
@@ -361,14 +368,16 @@ private slots:
         QTest::newRow("h2c dropped from a list") << "h2c, websocket" << websocket << "websocket";
         QTest::newRow("not allowed") << "mqtt" << websocket << "";
         QTest::newRow("route allows none") << "websocket" << QStringList() << "";
-        QTest::newRow("order kept") << "b, x, a" << QStringList{QStringLiteral("a"), QStringLiteral("b")} << "b, a";
+        QTest::newRow("order kept") << "b, x, a" << QStringList{QStringLiteral("a"), QStringLiteral("b")}
+                                    << "b, a";
     }
     void filtersTheOffer() {
         QFETCH(QString, upgrade);
         QFETCH(QStringList, allowed);
         QFETCH(QString, forwarded);
         const std::string raw =
-            "GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: " + upgrade.toStdString() + "\r\n\r\n";
+            "GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: " + upgrade.toStdString() +
+            "\r\n\r\n";
         engine::http::RequestHead head;
         engine::http::BodySink sink;
         engine::http::RequestParser parser(head, sink, 8192, 100, 32768);
@@ -396,7 +405,8 @@ private slots:
     void judgesTheSwitch() {
         QFETCH(QString, answer);
         QFETCH(bool, accepted);
-        const std::string raw = "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n" + answer.toStdString() + "\r\n";
+        const std::string raw =
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n" + answer.toStdString() + "\r\n";
         engine::http::ResponseHead head;
         engine::http::BodySink sink;
         engine::http::ResponseParser parser(head, sink, 100, 32768);
@@ -438,8 +448,8 @@ private slots:
         // The end of a tunnel gives everything back.
         QVERIFY(client.close());
         QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnels_open{route=\"ws\"}"), 0LL, kWait);
-        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_instance_active_requests{service=\"ws\",instance=\"a\"}"),
-                                  0LL, kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            metric(gateway, "proxy_instance_active_requests{service=\"ws\",instance=\"a\"}"), 0LL, kWait);
         QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_active_requests{service=\"ws\"}"), 0LL, kWait);
         QTRY_COMPARE_WITH_TIMEOUT(gateway.engine().activeConnections(), 0LL, kWait);
         QCOMPARE(metric(gateway, "proxy_tunnels_total{route=\"ws\"}"), 1LL);
@@ -544,8 +554,8 @@ private slots:
         QVERIFY(second.close());
         QVERIFY(third.close());
         QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnels_open{route=\"ws\"}"), 0LL, kWait);
-        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_instance_active_requests{service=\"ws\",instance=\"b\"}"),
-                                  0LL, kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            metric(gateway, "proxy_instance_active_requests{service=\"ws\",instance=\"b\"}"), 0LL, kWait);
         QCOMPARE(metric(gateway, "proxy_tunnels_total{route=\"ws\"}"), 3LL);
     }
 
@@ -603,7 +613,8 @@ private slots:
         TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", a.address()}, {"b", b.address()}},
                                                  "    sticky: {mode: cookie, cookie: WS_STICKY}\n")));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
-        const std::string handshake = "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        const std::string handshake =
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
         // The 101 binds the client to its instance like any response would.
         const int first = connectTo(gateway.port());
         QVERIFY(first >= 0);
@@ -620,7 +631,8 @@ private slots:
         for (int i = 0; i < 2; ++i) {
             const int again = connectTo(gateway.port());
             QVERIFY(again >= 0);
-            QVERIFY(sendAll(again, upgradeRequest("/ws", "websocket", handshake + "Cookie: " + cookie + "\r\n")));
+            QVERIFY(
+                sendAll(again, upgradeRequest("/ws", "websocket", handshake + "Cookie: " + cookie + "\r\n")));
             std::string answer;
             QVERIFY(readHeadSpinning(again, answer));
             QVERIFY2(answer.starts_with("HTTP/1.1 101 "), answer.c_str());
@@ -655,7 +667,8 @@ private slots:
 
     void routeIdleTimeoutOverridesTheGlobalOne() {
         EchoBackend backend;
-        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {tunnel_idle: 1h}\n",
+        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}),
+                                        "timeouts: {tunnel_idle: 1h}\n",
                                         "  - name: quick\n    match: {path_prefix: /quick}\n    pool: ws\n"
                                         "    tunnel_idle: 1s\n"));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
@@ -678,8 +691,9 @@ private slots:
         bool backendSawEof = false;
         RawUpgradeBackend backend("", [&](int fd, std::string afterHead) {
             backendReceived = std::move(afterHead);
-            readUntil(fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
-                      Clock::now() + std::chrono::milliseconds(kWait));
+            readUntil(
+                fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
+                Clock::now() + std::chrono::milliseconds(kWait));
             if (backendSawEof) {
                 sendAll(fd, "got:" + backendReceived);
             }
@@ -705,7 +719,8 @@ private slots:
         received.erase(0, received.find("\r\n\r\n") + 4);
         QVERIFY(sendAll(fd, "one|two"));
         ::shutdown(fd, SHUT_WR);
-        QVERIFY(readUntil(fd, received, eof, [](const std::string&) { return false; }, deadline));
+        QVERIFY(readUntil(
+            fd, received, eof, [](const std::string&) { return false; }, deadline));
         QVERIFY(eof);
         QCOMPARE(received, std::string("got:early|one|two"));
         ::close(fd);
@@ -723,8 +738,9 @@ private slots:
         bool backendSawEof = false;
         RawUpgradeBackend backend("", [&](int fd, std::string afterHead) {
             backendReceived = std::move(afterHead);
-            readUntil(fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
-                      Clock::now() + std::chrono::milliseconds(kWait));
+            readUntil(
+                fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
+                Clock::now() + std::chrono::milliseconds(kWait));
             sendAll(fd, "got:" + backendReceived);
         });
         TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", "127.0.0.1:1"}}), "",
@@ -745,13 +761,15 @@ private slots:
         received.erase(0, received.find("\r\n\r\n") + 4);
         QVERIFY(sendAll(fd, "tunnel"));
         ::shutdown(fd, SHUT_WR);
-        QVERIFY(readUntil(fd, received, eof, [](const std::string&) { return false; }, deadline));
+        QVERIFY(readUntil(
+            fd, received, eof, [](const std::string&) { return false; }, deadline));
         QCOMPARE(received, std::string("got:body!|tunnel"));
         ::close(fd);
         backend.join();
         QVERIFY(backend.requestHead().find("Content-Length: 6\r\n") != std::string::npos);
         QVERIFY(backendSawEof);
-        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnel_bytes_received_total{route=\"raw\"}"), 6LL, kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(metric(gateway, "proxy_tunnel_bytes_received_total{route=\"raw\"}"), 6LL,
+                                  kWait);
     }
 
     void backendHalfCloseKeepsTheOtherDirection() {
@@ -761,8 +779,9 @@ private slots:
         RawUpgradeBackend backend("bye", [&](int fd, std::string afterHead) {
             backendReceived = std::move(afterHead);
             ::shutdown(fd, SHUT_WR);
-            readUntil(fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
-                      Clock::now() + std::chrono::milliseconds(kWait));
+            readUntil(
+                fd, backendReceived, backendSawEof, [](const std::string&) { return false; },
+                Clock::now() + std::chrono::milliseconds(kWait));
         });
         TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", "127.0.0.1:1"}}), "",
                                         "  - name: raw\n    match: {path_prefix: /raw}\n    pool: raw\n"
@@ -775,7 +794,8 @@ private slots:
         std::string received;
         bool eof = false;
         const auto deadline = Clock::now() + std::chrono::milliseconds(kWait);
-        QVERIFY(readUntil(fd, received, eof, [](const std::string&) { return false; }, deadline));
+        QVERIFY(readUntil(
+            fd, received, eof, [](const std::string&) { return false; }, deadline));
         QVERIFY(eof); // the backend's end of stream arrived as ours
         QVERIFY2(received.starts_with("HTTP/1.1 101 "), received.c_str());
         QCOMPARE(received.substr(received.find("\r\n\r\n") + 4), std::string("bye"));
@@ -791,7 +811,8 @@ private slots:
 
     void drainWaitsForTunnelsUpToTheLimit() {
         EchoBackend backend;
-        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {drain: 3s}\n"));
+        TestGateway gateway(
+            gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {drain: 3s}\n"));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         WsClient client;
         QVERIFY(client.open(gateway.port()));
@@ -812,7 +833,8 @@ private slots:
 
     void drainEndsWhenTheLastTunnelCloses() {
         EchoBackend backend;
-        TestGateway gateway(gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {drain: 10m}\n"));
+        TestGateway gateway(
+            gatewayYaml(poolYaml("ws", {{"a", backend.address()}}), "timeouts: {drain: 10m}\n"));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         WsClient client;
         QVERIFY(client.open(gateway.port()));
@@ -830,8 +852,9 @@ private slots:
                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
         std::string refused;
         bool eof = false;
-        QVERIFY(readUntil(partial, refused, eof, [](const std::string&) { return false; },
-                          Clock::now() + std::chrono::milliseconds(kWait)));
+        QVERIFY(readUntil(
+            partial, refused, eof, [](const std::string&) { return false; },
+            Clock::now() + std::chrono::milliseconds(kWait)));
         QVERIFY2(refused.starts_with("HTTP/1.1 503 "), refused.c_str());
         QVERIFY(refused.find("shutting_down") != std::string::npos);
         ::close(partial);
@@ -848,7 +871,8 @@ private slots:
             Reply reply;
             if (!request.header("Upgrade").empty()) {
                 reply.status = 426;
-                reply.body = "upgrade to what? " + request.header("Upgrade") + " / " + request.header("Connection");
+                reply.body =
+                    "upgrade to what? " + request.header("Upgrade") + " / " + request.header("Connection");
             } else {
                 reply.body = "plain";
             }
@@ -876,7 +900,8 @@ private slots:
         FakeBackend backend("b", [](const ReceivedRequest&) {
             Reply reply;
             reply.action = Reply::Action::RawBytes;
-            reply.raw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+            reply.raw =
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
             reply.closeAfter = true;
             return reply;
         });
@@ -888,8 +913,8 @@ private slots:
                                         "    upgrade: []\n"));
         QVERIFY2(gateway.ok(), gateway.error().c_str());
         // A plain request, and an upgrade on a route that allows none (sent upstream without it).
-        for (const std::string& request :
-             {std::string("GET /ws HTTP/1.1\r\nHost: gw.test\r\n\r\n"), upgradeRequest("/closed", "websocket")}) {
+        for (const std::string& request : {std::string("GET /ws HTTP/1.1\r\nHost: gw.test\r\n\r\n"),
+                                           upgradeRequest("/closed", "websocket")}) {
             TestClient client(gateway.port());
             QVERIFY(client.sendRaw(request));
             const auto response = client.readResponse();
@@ -905,7 +930,8 @@ private slots:
         backend.setHandler([](const ReceivedRequest&) {
             Reply reply;
             reply.action = Reply::Action::RawBytes;
-            reply.raw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: something-else\r\nConnection: Upgrade\r\n\r\n";
+            reply.raw =
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: something-else\r\nConnection: Upgrade\r\n\r\n";
             reply.closeAfter = true;
             return reply;
         });
