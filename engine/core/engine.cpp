@@ -28,6 +28,7 @@ Engine::Engine(Options options)
     , m_clock(options.clock != nullptr ? options.clock : &m_systemClock)
     , m_seed(options.seed != 0 ? options.seed : randomSeed())
     , m_registry(*m_clock) {
+    m_registry.rateLimits().publishTo(&m_events);
     m_health = std::make_unique<health::HealthManager>(m_control, *m_clock, m_events, m_seed ^ 0xc0ffee);
     m_store = std::make_unique<config::ConfigStore>(
         options.configFile,
@@ -331,6 +332,7 @@ void Engine::shutdown(std::chrono::milliseconds drainTimeout) {
     if (m_snapshot && m_snapshot->accessLog) {
         m_snapshot->accessLog->flush();
     }
+    m_registry.rateLimits().saveQuotas(true); // counted until the last request: a restart goes on from here
     m_running = false;
     spdlog::info("stopped");
 }
@@ -416,6 +418,7 @@ void Engine::scheduleLogFlush() {
         if (log) {
             log->flush();
         }
+        m_registry.rateLimits().saveQuotas(false);
         scheduleLogFlush();
     });
 }
@@ -588,6 +591,18 @@ std::string Engine::prometheusText() const {
                     {routes[r].name, limit.label, model::formatRateLimitKey(config.key, config.keyName),
                      config.dryRun, limit.counters->limited.load(std::memory_order_relaxed)});
             }
+            for (const auto& quota : snapshot->quotas[r]) {
+                state.rateLimits.push_back(
+                    {routes[r].name, quota.label, model::formatRateLimitKey(quota.config.key, quota.config.keyName),
+                     false, quota.counters->limited.load(std::memory_order_relaxed)});
+            }
+        }
+        if (snapshot->redis) {
+            const auto& status = *snapshot->redis->status;
+            state.redis = metrics::PrometheusState::Redis{
+                status.up(), status.connections(), status.errors(),
+                {status.fallbacks(model::LimitOnError::Allow), status.fallbacks(model::LimitOnError::Deny),
+                 status.fallbacks(model::LimitOnError::Local)}};
         }
     }
     for (const auto& entry : m_registry.tunnels().entries()) {

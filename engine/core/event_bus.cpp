@@ -20,6 +20,8 @@ std::string_view toString(EngineEvent::Kind kind) {
         return "decision";
     case EngineEvent::Kind::Capture:
         return "capture";
+    case EngineEvent::Kind::Redis:
+        return "redis";
     }
     return "unknown";
 }
@@ -78,7 +80,9 @@ void EventBus::publish(EngineEvent event) {
             m_recent.pop_front();
         }
     }
-    if (event.kind != EngineEvent::Kind::Decision && event.kind != EngineEvent::Kind::Config) { // the engine logs configs
+    // The engine logs configs, and Redis transitions with their reason (policy/redis_client.cpp).
+    if (event.kind != EngineEvent::Kind::Decision && event.kind != EngineEvent::Kind::Config &&
+        event.kind != EngineEvent::Kind::Redis) {
         spdlog::info("event {}: {}{}{} {}{}{}", toString(event.kind), event.pool, event.instance.empty() ? "" : "/",
                      event.instance, event.from, event.from.empty() ? "" : " -> ", event.to.empty() ? event.detail : event.to);
     }

@@ -16,9 +16,10 @@
 namespace gaetwae::engine::core {
 
 // Something operators want to see on a timeline: health changes, breaker transitions, ejections,
-// config versions, drains, sampled balancing decisions, traffic captures starting and ending.
+// config versions, drains, sampled balancing decisions, traffic captures starting and ending,
+// Redis (of distributed rate limits) going down or coming back.
 struct EngineEvent {
-    enum class Kind { Health, Breaker, Ejection, Config, Drain, Decision, Capture };
+    enum class Kind { Health, Breaker, Ejection, Config, Drain, Decision, Capture, Redis };
 
     Kind kind = Kind::Health;
     std::chrono::system_clock::time_point time;

@@ -122,10 +122,15 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         }
         return std::size_t{0}; // unreachable: validation guarantees the pool exists
     });
+    if (config.redis) {
+        snapshot->redis = policy::resolveRedisTarget(*config.redis, registry.rateLimits().redisStatus(), diagnostics);
+    }
     if (!diagnostics.empty()) {
         return nullptr;
     }
     snapshot->rateLimits = registry.rateLimits().bind(config);
+    snapshot->quotas = registry.rateLimits().bindQuotas(config);
+    snapshot->limitModes = policy::RateLimitRegistry::limitModes(config);
     for (const auto& route : config.routes) {
         snapshot->tunnels.push_back(route.upgrade.empty() ? nullptr : registry.tunnels().obtain(route.name));
     }

@@ -47,6 +47,9 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
+    std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
+    std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
     // By route index; null for a route that tunnels no upgrade protocol.
     std::vector<std::shared_ptr<http::TunnelCounters>> tunnels;
 };

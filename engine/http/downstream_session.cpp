@@ -4,7 +4,7 @@
 
 #include "engine/balancing/balancer.hpp"
 #include "engine/net/worker.hpp"
-#include "engine/policy/rate_limit_check.hpp"
+#include "engine/policy/route_limits.hpp"
 #include "engine/routing/route_table.hpp"
 
 #include <boost/beast/http/error.hpp>
@@ -225,10 +225,14 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             Plan p = plan(parser, *routing, x);
-            if (!p.error && !routing->snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)].empty() &&
-                limitRate(*routing, p.target, x)) {
-                p.error = ProxyError::RateLimited;
-                p.close = m_unreadInput; // the body was not read: close rather than parse it as a request
+            if (!p.error) {
+                const auto mode = routing->snapshot->limitModes[static_cast<std::size_t>(x.routeIndex)];
+                if (mode == policy::LimitMode::Local) {
+                    p.error = limitRate(*routing, p.target, x);
+                } else if (mode == policy::LimitMode::Shared) {
+                    p.error = co_await limitShared(*routing, p.target, x);
+                }
+                p.close = p.error && m_unreadInput; // the body was not read: close rather than parse it as a request
             }
             if (p.route != nullptr && m_worker.captures().active()) [[unlikely]] {
                 capture(parser, *p.route, p.target, x);
@@ -351,18 +355,6 @@ DownstreamSession::Plan DownstreamSession::plan(const RequestParser& parser, con
         p.close = true;
     }
     return p;
-}
-
-bool DownstreamSession::limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x) {
-    const auto& limits = routing.snapshot->rateLimits[static_cast<std::size_t>(x.routeIndex)];
-    const RequestHeaders headers(m_request.headers);
-    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers};
-    const policy::RateLimitOutcome outcome =
-        policy::checkRateLimits(limits, key, x.route, m_worker.clock().now(), m_rateLimitKey);
-    m_rateLimitLines.clear();
-    policy::appendRateLimitHeaders(outcome, m_rateLimitLines);
-    x.rateLimitLines = m_rateLimitLines;
-    return outcome.refused;
 }
 
 void DownstreamSession::capture(const RequestParser& parser, const routing::Route& route,

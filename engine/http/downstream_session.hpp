@@ -108,9 +108,11 @@ private:
     };
 
     Plan plan(const RequestParser& parser, const net::WorkerRouting& routing, Exchange& x);
-    // Applies the route's rate limits (only called for a route that has some): true when an
-    // enforcing limit refuses. Fills x.rateLimitLines either way.
-    bool limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    // Applies the route's rate limits and quotas (only called for a route that has some), all
+    // local (limitRate) or some through Redis (limitShared, session_limits.cpp): the error to
+    // answer when one refuses. Fills x.rateLimitLines either way.
+    std::optional<ProxyError> limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    Task<std::optional<ProxyError>> limitShared(const net::WorkerRouting& routing, const Target& target, Exchange& x);
     // Offers a routed request to the running traffic captures (only called when one runs).
     void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
@@ -179,7 +181,7 @@ private:
     SteadyTimer m_backoff;            // waits between retries
     balancing::CandidateSet m_candidates; // scratch for sticky hashing
     std::string m_extraLines;         // gateway-added response header lines
-    std::string m_rateLimitLines;     // X-RateLimit-* lines of the current request
+    std::string m_rateLimitLines;     // X-RateLimit-* and X-Quota-* lines of the current request
     std::string m_rateLimitKey;       // scratch for a bucket key
     std::chrono::steady_clock::time_point m_requestStart;
     std::string m_upgrade;                                 // Upgrade value forwarded, empty if none

@@ -31,6 +31,8 @@ enum class ProxyError {
     UpstreamProtocolError,  // 502 response head could not be parsed
     UpstreamTimeout,        // 504 no response in time
     RateLimited,            // 429 an enforcing rate limit of the route refused (policy/rate_limit_check.hpp)
+    QuotaExceeded,          // 429 a quota of the route is used up for its day or month (policy/route_limits.hpp)
+    RateLimitUnavailable,   // 503 Redis did not answer and a limit says on_error: deny
     ShuttingDown,           // 503 an upgrade request while draining: a tunnel would outlive the drain
 };
 

@@ -143,6 +143,23 @@ std::string renderPrometheus(const Cumulative& c, const PrometheusState& state) 
                        limit.dryRun ? "true" : "false", limit.limited);
     }
 
+    if (state.redis) {
+        header(out, "proxy_redis_up", "gauge", "1 while a worker is connected to the redis: server of shared limits.");
+        fmt::format_to(std::back_inserter(out), "proxy_redis_up {}\n", state.redis->up ? 1 : 0);
+        header(out, "proxy_redis_connections", "gauge", "Workers connected to Redis (each has one connection).");
+        fmt::format_to(std::back_inserter(out), "proxy_redis_connections {}\n", state.redis->connections);
+        header(out, "proxy_redis_errors_total", "counter",
+               "Failed connects, lost connections, command timeouts and error replies of Redis.");
+        fmt::format_to(std::back_inserter(out), "proxy_redis_errors_total {}\n", state.redis->errors);
+        header(out, "proxy_redis_fallbacks_total", "counter",
+               "Requests whose Redis-backed limits Redis could not decide, by the on_error that did.");
+        constexpr std::array<std::string_view, 3> kModes{"allow", "deny", "local"};
+        for (std::size_t i = 0; i < kModes.size(); ++i) {
+            fmt::format_to(std::back_inserter(out), "proxy_redis_fallbacks_total{{on_error=\"{}\"}} {}\n", kModes[i],
+                           state.redis->fallbacks[i]);
+        }
+    }
+
     header(out, "proxy_tunnels_open", "gauge", "Upgraded connections (WebSocket ...) open, by route.");
     for (const auto& tunnel : state.tunnels) {
         fmt::format_to(std::back_inserter(out), "proxy_tunnels_open{{route=\"{}\"}} {}\n", escapeLabel(tunnel.route),

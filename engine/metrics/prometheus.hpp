@@ -3,7 +3,9 @@
 #include "engine/metrics/stats_aggregator.hpp"
 
 #include <cstdint>
+#include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +29,14 @@ struct PrometheusState {
         bool dryRun = false;
         std::uint64_t limited = 0;
     };
-    std::vector<RateLimit> rateLimits;
+    std::vector<RateLimit> rateLimits; // quotas too (limit: the quota's name or "<route>#q<n>")
+    struct Redis {
+        bool up = false;
+        int connections = 0; // workers connected
+        std::uint64_t errors = 0;
+        std::array<std::uint64_t, 3> fallbacks{}; // requests decided by on_error: allow, deny, local
+    };
+    std::optional<Redis> redis; // with a redis: section only
     struct Tunnel {
         std::string route;
         std::int64_t open = 0;
@@ -60,6 +69,8 @@ struct PrometheusState {
 //   proxy_active_requests{service}, proxy_active_connections, proxy_config_version  gauges
 //   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
 //   proxy_connections_refused_total{reason="per_ip_limit"}                          counter
+//   proxy_redis_up, proxy_redis_connections gauges, proxy_redis_errors_total counter,
+//   proxy_redis_fallbacks_total{on_error}  counter (with a redis: section only)
 std::string renderPrometheus(const Cumulative& cumulative, const PrometheusState& state);
 
 // Label value escaping (backslash, double quote, newline).

@@ -55,6 +55,7 @@ void Worker::applySnapshot(std::shared_ptr<const core::RuntimeSnapshot> snapshot
         routing->balancers.push_back(balancing::makeBalancer(*pool.snapshot, clock(), m_random));
     }
     m_upstreams.configure(snapshot->config.upstream.maxIdlePerInstance, snapshot->config.timeouts.upstreamIdle);
+    m_redis = policy::followRedisTarget(std::move(m_redis), m_io, snapshot->redis);
     std::vector<std::string> routeNames;
     std::vector<std::string> poolNames;
     std::vector<std::pair<std::string, std::string>> instanceNames;
@@ -126,6 +127,9 @@ void Worker::closeAll() {
         session.close();
     }
     m_upstreams.closeAll();
+    if (m_redis) {
+        m_redis->stop("the worker stops");
+    }
 }
 
 void Worker::registerSession(http::DownstreamSession& session) {

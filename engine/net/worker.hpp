@@ -13,6 +13,7 @@
 #include "engine/metrics/worker_stats.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/session_hook.hpp"
+#include "engine/policy/redis_client.hpp"
 
 #include <boost/intrusive/list.hpp>
 
@@ -83,6 +84,8 @@ public:
     core::EventBus& events() { return *m_services.events; }
     core::CaptureRegistry& captures() { return *m_services.captures; }
     metrics::WorkerStats& stats() { return *m_stats; }
+    // This worker's connection to the snapshot's redis: server (null without one).
+    const std::shared_ptr<policy::RedisClient>& redis() const { return m_redis; }
     std::shared_ptr<metrics::WorkerStats> sharedStats() const { return m_stats; }
     bool draining() const { return m_draining; }
     void registerSession(http::DownstreamSession& session);
@@ -110,6 +113,7 @@ private:
     std::map<std::string, std::shared_ptr<Listener>> m_listeners;
     std::shared_ptr<WorkerRouting> m_routing;
     http::UpstreamPool m_upstreams;
+    std::shared_ptr<policy::RedisClient> m_redis;
     std::shared_ptr<metrics::WorkerStats> m_stats = std::make_shared<metrics::WorkerStats>();
     http::RequestIdGenerator m_requestIds;
     bool m_draining = false;

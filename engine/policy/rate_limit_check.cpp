@@ -76,33 +76,33 @@ std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balanci
     return scratch;
 }
 
-RateLimitOutcome checkRateLimits(std::span<const RouteRateLimit> limits, const balancing::RequestKey& request,
-                                 std::string_view route, core::TimePoint now, std::string& scratch) {
-    RateLimitOutcome outcome;
-    bool first = true;
-    bool reportedEnforcing = false;
-    for (const RouteRateLimit& limit : limits) {
-        const model::RateLimitConfig& config = limit.limiter->config();
-        const BucketDecision d = limit.limiter->acquire(rateLimitKey(config, request, route, scratch), now);
-        const bool enforcing = !config.dryRun;
-        (d.allowed ? limit.counters->allowed : limit.counters->limited)
-            .fetch_add(1, std::memory_order_relaxed);
-        if (!d.allowed) {
-            if (enforcing) {
-                outcome.refused = true;
-                outcome.retryAfterNs = std::max(outcome.retryAfterNs, d.retryAfterNs);
-            } else {
-                outcome.wouldRefuse = true;
-            }
-        }
-        if (first || strictness(d, enforcing) > strictness(outcome.reported, reportedEnforcing)) {
-            outcome.reported = d;
-            reportedEnforcing = enforcing;
-            first = false;
+void mergeDecision(RateLimitOutcome& outcome, const BucketDecision& d, bool enforcing) {
+    if (!d.allowed) {
+        if (enforcing) {
+            outcome.refused = true;
+            outcome.retryAfterNs = std::max(outcome.retryAfterNs, d.retryAfterNs);
+        } else {
+            outcome.wouldRefuse = true;
         }
     }
     if (outcome.refused) {
         outcome.wouldRefuse = false;
+    }
+    if (!outcome.any || strictness(d, enforcing) > strictness(outcome.reported, outcome.reportedEnforcing)) {
+        outcome.reported = d;
+        outcome.reportedEnforcing = enforcing;
+        outcome.any = true;
+    }
+}
+
+RateLimitOutcome checkRateLimits(std::span<const RouteRateLimit> limits, const balancing::RequestKey& request,
+                                 std::string_view route, core::TimePoint now, std::string& scratch) {
+    RateLimitOutcome outcome;
+    for (const RouteRateLimit& limit : limits) {
+        const model::RateLimitConfig& config = limit.limiter->config();
+        const BucketDecision d = limit.limiter->acquire(rateLimitKey(config, request, route, scratch), now);
+        (d.allowed ? limit.counters->allowed : limit.counters->limited).fetch_add(1, std::memory_order_relaxed);
+        mergeDecision(outcome, d, !config.dryRun);
     }
     return outcome;
 }

@@ -34,7 +34,13 @@ struct RateLimitOutcome {
     bool wouldRefuse = false;      // only dry-run limits refused: serve, but report
     BucketDecision reported;       // the strictest limit's values, for the X-RateLimit-* headers
     std::int64_t retryAfterNs = 0; // the longest wait any enforcing refusal asks for
+    bool any = false;              // some limit decided (else there is nothing to report)
+    bool reportedEnforcing = false;
 };
+
+// Adds one limit's decision: an enforcing refusal before a dry-run one, then the fewest
+// remaining tokens, then the longest time to full answers for the route.
+void mergeDecision(RateLimitOutcome& outcome, const BucketDecision& d, bool enforcing);
 
 // The bucket key a limit uses for a request: the client IP, a header or query value, the route
 // name, or "" (global). A request without the header or query parameter (or with an empty value)

@@ -13,9 +13,9 @@ namespace gaetwae::engine::policy {
 // asks synchronously and gets an answer at once; implementations must be thread-safe, must not
 // block beyond a short critical section and never throw.
 //
-// LocalRateLimiter keeps the buckets in this process. A distributed limiter (Redis) fits behind
-// the same call by answering from a locally held share of the global budget and synchronizing in
-// the background, so the request path never waits on the network.
+// LocalRateLimiter keeps the buckets in this process. A limit with backend: redis is decided in
+// Redis instead (route_limits.hpp, one script call per request, bounded by the command timeout);
+// its local limiter then only answers when Redis cannot (on_error: local).
 class RateLimiter {
 public:
     explicit RateLimiter(model::RateLimitConfig config)

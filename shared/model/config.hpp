@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,14 @@ struct RouteMatch {
 // Which request attribute selects a rate limit's bucket (rate_limit.hpp parses "header:X-API-Key").
 enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global };
 
+// Where a limit keeps its counts: in this process, or in the `redis:` server every engine shares
+// (distributed_limit.hpp parses the names).
+enum class LimitBackend { Local, Redis };
+// What a Redis-backed limit does when Redis cannot answer within redis.command_timeout: let the
+// request through, refuse it with 503 rate_limit_unavailable, or decide with a local limiter of
+// the same definition (this engine's share of traffic only).
+enum class LimitOnError { Allow, Deny, Local };
+
 // A token bucket on a route: `rate` tokens per `period` refill it, it holds `count + burst`
 // tokens, each request takes one. Routes naming the same `name` share one limiter (and must
 // define it identically); without a name the limiter belongs to its route alone.
@@ -49,8 +58,37 @@ struct RateLimitConfig {
     Duration period = std::chrono::seconds(1);         // 1s, 1m or 1h
     std::uint32_t burst = 0;                           // bucket size beyond `count`
     bool dryRun = false;                               // count and report only, never 429
+    LimitBackend backend = LimitBackend::Local;
+    LimitOnError onError = LimitOnError::Local;        // redis backend only
 
     bool operator==(const RateLimitConfig&) const = default;
+};
+
+// A long-term quota on a route: at most `limit` requests per key in each UTC calendar day or
+// month. Refused requests do not count. Like rate limits, routes naming the same `name` share it.
+enum class QuotaPeriod { Day, Month };
+struct QuotaConfig {
+    std::string name;
+    RateLimitKeyKind key = RateLimitKeyKind::ClientIp;
+    std::string keyName;
+    std::uint64_t limit = 1;
+    QuotaPeriod period = QuotaPeriod::Day;
+    LimitBackend backend = LimitBackend::Local;
+    LimitOnError onError = LimitOnError::Local;
+
+    bool operator==(const QuotaConfig&) const = default;
+};
+
+// The Redis server that `backend: redis` limits and quotas share with other engines.
+struct RedisConfig {
+    std::string address = "127.0.0.1:6379"; // host:port
+    std::string passwordFile;                // first line is sent with AUTH; never logged
+    std::uint32_t db = 0;                    // SELECT
+    Duration connectTimeout = 1s;
+    Duration commandTimeout = 50ms; // longest a request waits for Redis before on_error applies
+    std::string keyPrefix = "gaetwae:";
+
+    bool operator==(const RedisConfig&) const = default;
 };
 
 struct RouteConfig {
@@ -62,6 +100,7 @@ struct RouteConfig {
     bool hasRetry = false;     // the route overrides its pool's retry policy
     RetryConfig retry;
     std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
+    std::vector<QuotaConfig> quotas;         // checked after the rate limits pass
     // Upgrade protocols tunnelled to the instance (RFC 9110 7.8), compared without case and
     // without a "/version" suffix. Others, and h2c always, are stripped: the request is served
     // as plain HTTP/1.1. Empty: no upgrades on this route.
@@ -172,6 +211,10 @@ struct GatewayConfig {
     AdminConfig admin;
     std::vector<RouteConfig> routes;
     std::vector<PoolConfig> pools;
+    std::optional<RedisConfig> redis; // needed by backend: redis limits and quotas
+    // Counts of local quotas, saved atomically every few seconds and at shutdown so a restart
+    // keeps them; empty: $XDG_STATE_HOME/gaetwae/quotas.json (or ~/.local/state/gaetwae/...).
+    std::string quotaStateFile;
 
     bool operator==(const GatewayConfig&) const = default;
 

@@ -1,6 +1,7 @@
 #include "shared/model/config_codec.hpp"
 
 #include "shared/model/config_validation.hpp"
+#include "shared/model/distributed_limit.hpp"
 #include "shared/model/rate_limit.hpp"
 
 namespace gaetwae::model {
@@ -140,6 +141,7 @@ RateLimitConfig decodeRateLimit(const nlohmann::json& value, const std::string& 
     }
     r.readUnsigned<std::uint32_t>("burst", limit.burst, 0, kMaxRateBurst);
     r.readBool("dry_run", limit.dryRun);
+    decodeLimitBackend(r, limit.backend, limit.onError);
     r.finish();
     return limit;
 }
@@ -153,6 +155,7 @@ nlohmann::json encodeRateLimit(const RateLimitConfig& limit) {
     out["rate"] = formatRate(limit.count, limit.period);
     out["burst"] = limit.burst;
     out["dry_run"] = limit.dryRun;
+    encodeLimitBackend(limit.backend, limit.onError, out);
     return out;
 }
 
@@ -176,6 +179,9 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     route.hasRetry = r.readObject("retry", [&](ObjectReader& retry) { decodeRetry(retry, route.retry); });
     r.readList("rate_limit", route.rateLimits, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeRateLimit(item, itemPointer, diagnostics, unknownKeys);
+    });
+    r.readList("quota", route.quotas, [&](const nlohmann::json& item, const std::string& itemPointer) {
+        return decodeQuota(item, itemPointer, diagnostics, unknownKeys);
     });
     r.readStringList("upgrade", route.upgrade);
     r.readDuration("tunnel_idle", route.tunnelIdle, 0ms, kMaxTimeout);
@@ -224,6 +230,8 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     r.readObject("decision_log", [&](ObjectReader& d) {
         d.readDouble("sample_rate", config.decisionLog.sampleRate, 0.0, 1.0);
     });
+    decodeRedis(r, config.redis);
+    r.readString("quota_state_file", config.quotaStateFile);
     r.readList("routes", config.routes, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodeRoute(item, pointer, diagnostics, unknownKeys);
     });
@@ -263,6 +271,13 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
             limits.push_back(encodeRateLimit(limit));
         }
         out["rate_limit"] = limits;
+    }
+    if (!route.quotas.empty()) {
+        nlohmann::json quotas = nlohmann::json::array();
+        for (const auto& quota : route.quotas) {
+            quotas.push_back(encodeQuota(quota));
+        }
+        out["quota"] = quotas;
     }
     if (route.upgrade != RouteConfig().upgrade) {
         out["upgrade"] = route.upgrade;
@@ -336,6 +351,12 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
         pools.push_back(encodePool(pool));
     }
     out["pools"] = pools;
+    if (config.redis) {
+        out["redis"] = encodeRedis(*config.redis);
+    }
+    if (!config.quotaStateFile.empty()) {
+        out["quota_state_file"] = config.quotaStateFile;
+    }
     return out;
 }
 

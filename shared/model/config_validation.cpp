@@ -1,6 +1,7 @@
 #include "shared/model/config_validation.hpp"
 
 #include "shared/model/address.hpp"
+#include "shared/model/distributed_limit.hpp"
 #include "shared/model/http_token.hpp"
 
 #include <algorithm>
@@ -244,6 +245,7 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validatePools(config, diagnostics);
     validateRoutes(config, diagnostics);
     validateRateLimits(config, diagnostics);
+    validateDistributedLimits(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {

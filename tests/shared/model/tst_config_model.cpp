@@ -225,6 +225,51 @@ private slots:
         QCOMPARE(bad.items().size(), std::size_t(2));
     }
 
+    void distributedLimitsAndQuotasRoundTripAndAreValidated() {
+        auto document = validDocument();
+        document["routes"][0]["rate_limit"] = nlohmann::json::parse(
+            R"([{"key": "global", "rate": "100/s", "backend": "redis", "on_error": "deny"}])");
+        document["routes"][0]["quota"] = nlohmann::json::parse(
+            R"([{"name": "plan", "key": "header:X-API-Key", "limit": 5000, "period": "month", "backend": "redis",
+                 "on_error": "allow"},
+                {"key": "client_ip", "limit": 10, "period": "day"}])");
+        document["redis"] = nlohmann::json::parse(
+            R"({"address": "redis.internal:6380", "password_file": "/etc/redis.pass", "db": 2,
+                "command_timeout": "20ms", "key_prefix": "gw:"})");
+        document["quota_state_file"] = "/var/lib/gaetwae/quotas.json";
+        Diagnostics d;
+        const auto config = decodeGatewayConfig(document, d);
+        QVERIFY2(d.empty(), qPrintable(dump(d)));
+        QVERIFY(config.routes[0].rateLimits[0].backend == LimitBackend::Redis);
+        QVERIFY(config.routes[0].rateLimits[0].onError == LimitOnError::Deny);
+        const auto& quotas = config.routes[0].quotas;
+        QCOMPARE(quotas.size(), std::size_t(2));
+        QCOMPARE(quotas[0].limit, std::uint64_t(5000));
+        QVERIFY(quotas[0].period == QuotaPeriod::Month);
+        QVERIFY(quotas[0].onError == LimitOnError::Allow);
+        QVERIFY(quotas[1].backend == LimitBackend::Local);
+        QVERIFY(quotas[1].onError == LimitOnError::Local);
+        QVERIFY(config.redis.has_value());
+        QCOMPARE(config.redis->db, 2u);
+        QCOMPARE(config.redis->commandTimeout, Duration(20ms));
+        QCOMPARE(config.redis->connectTimeout, Duration(1s));
+        QCOMPARE(config.quotaStateFile, std::string("/var/lib/gaetwae/quotas.json"));
+        Diagnostics again;
+        QVERIFY(decodeGatewayConfig(encodeGatewayConfig(config), again) == config);
+        QVERIFY2(again.empty(), qPrintable(dump(again)));
+        // Defaults stay out of a route's JSON, so routes without shared limits encode as before.
+        QVERIFY(!encodeRoute(decodeGatewayConfig(validDocument(), again).routes[0]).contains("quota"));
+
+        document.erase("redis");
+        Diagnostics missing;
+        decodeGatewayConfig(document, missing);
+        QVERIFY2(hasDiagnostic(missing, "/routes/0/rate_limit/0/backend", "needs a top-level redis: section"),
+                 qPrintable(dump(missing)));
+        QVERIFY2(hasDiagnostic(missing, "/routes/0/quota/0/backend", "needs a top-level redis: section"),
+                 qPrintable(dump(missing)));
+        QVERIFY2(!hasDiagnostic(missing, "/routes/0/quota/1/backend", ""), qPrintable(dump(missing)));
+    }
+
     void unknownFieldsAreRejectedWithAHint() {
         auto doc = validDocument();
         doc["pools"][0]["instances"][0]["weigth"] = 2;
