@@ -1,6 +1,7 @@
 // gaetwaed: composition root. Parses the command line, loads the config, builds the Engine and
 // wires signals: SIGHUP reloads, SIGTERM/SIGINT drain and stop (a second one stops at once).
 #include "engine/app/ctl.hpp"
+#include "engine/app/hash_secret.hpp"
 #include "engine/config/builtin_config.hpp"
 #include "engine/config/config_loader.hpp"
 #include "engine/core/engine.hpp"
@@ -26,6 +27,7 @@ using namespace gaetwae::engine;
 
 constexpr std::string_view kUsage = R"(Usage: gaetwaed [options] [CONFIG]
        gaetwaed ctl [options] COMMAND   (talk to a running engine; gaetwaed ctl --help)
+       gaetwaed hash-secret MODE        (hash an API key or password; gaetwaed hash-secret --help)
 
 Runs the gaetwae API gateway with CONFIG (YAML). Without CONFIG the built-in demo
 configuration (resources/config/demo.yaml) is used.
@@ -174,6 +176,9 @@ int main(int argc, char** argv) {
     if (argc >= 2 && std::string_view(argv[1]) == "ctl") {
         std::signal(SIGPIPE, SIG_IGN);
         return app::runCtl(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && std::string_view(argv[1]) == "hash-secret") {
+        return app::runHashSecret(argc - 1, argv + 1);
     }
     int exitCode = 2;
     const auto cl = parseCommandLine(argc, argv, exitCode);

@@ -46,6 +46,7 @@ struct RequestKey {
     std::string_view path;
     std::string_view query;
     const HeaderLookup* headers = nullptr;
+    std::string_view consumer{}; // the authenticated consumer (routes with auth), else empty
 };
 
 // Why an instance was chosen, for the admin API's sampled decision log.

@@ -122,6 +122,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
         }
         return std::size_t{0}; // unreachable: validation guarantees the pool exists
     });
+    snapshot->auth = registry.auth().bind(config, diagnostics); // key files that fail to load are errors
     if (config.redis) {
         snapshot->redis = policy::resolveRedisTarget(*config.redis, registry.rateLimits().redisStatus(), diagnostics);
     }
@@ -131,6 +132,7 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
     snapshot->rateLimits = registry.rateLimits().bind(config);
     snapshot->quotas = registry.rateLimits().bindQuotas(config);
     snapshot->limitModes = policy::RateLimitRegistry::limitModes(config);
+    snapshot->transforms = policy::compileRouteTransforms(config);
     for (const auto& route : config.routes) {
         snapshot->tunnels.push_back(route.upgrade.empty() ? nullptr : registry.tunnels().obtain(route.name));
     }

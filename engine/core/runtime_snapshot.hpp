@@ -6,7 +6,9 @@
 #include "engine/http/header_rules.hpp"
 #include "engine/http/tunnel_counters.hpp"
 #include "engine/net/asio.hpp"
+#include "engine/policy/auth_registry.hpp"
 #include "engine/policy/rate_limit_registry.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
 #include "shared/model/config.hpp"
 #include "shared/model/diagnostics.hpp"
@@ -47,9 +49,13 @@ struct RuntimeSnapshot {
     std::shared_ptr<http::AccessLog> accessLog;
     // By route index; empty for a route without rate_limit (its requests pay nothing).
     std::vector<std::vector<policy::RouteRateLimit>> rateLimits;
+    // By route index; nullptr for a route without auth (its requests pay one null check).
+    std::vector<std::shared_ptr<const policy::RouteAuth>> auth;
     std::vector<std::vector<policy::RouteQuota>> quotas; // by route index
     std::vector<policy::LimitMode> limitModes;           // by route index: the one check a request pays
     std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
+    // By route index; nullptr for a route without header edits, CORS or compression.
+    std::vector<std::shared_ptr<const policy::RouteTransforms>> transforms;
     // By route index; null for a route that tunnels no upgrade protocol.
     std::vector<std::shared_ptr<http::TunnelCounters>> tunnels;
 };
@@ -66,6 +72,7 @@ public:
     // Forgets instances and pools that are not in `config` any more.
     void retain(const model::GatewayConfig& config);
     policy::RateLimitRegistry& rateLimits() { return m_rateLimits; }
+    policy::AuthRegistry& auth() { return m_auth; }
     http::TunnelRegistry& tunnels() { return m_tunnels; }
     const http::TunnelRegistry& tunnels() const { return m_tunnels; }
 
@@ -75,6 +82,7 @@ private:
     std::map<std::pair<std::string, std::string>, std::shared_ptr<health::InstanceState>> m_states;
     std::map<std::string, std::shared_ptr<PoolCounters>> m_pools;
     policy::RateLimitRegistry m_rateLimits; // owns its own lock
+    policy::AuthRegistry m_auth;            // owns its own lock
     http::TunnelRegistry m_tunnels;         // owns its own lock
 };
 

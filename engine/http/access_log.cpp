@@ -121,6 +121,9 @@ void AccessLog::write(const AccessRecord& r) {
         if (!r.error.empty()) {
             appendMember(out, "error", r.error);
         }
+        if (!r.consumer.empty()) {
+            appendMember(out, "consumer", r.consumer);
+        }
         fmt::format_to(std::back_inserter(out), ",\"duration_ms\":{:.3f}", r.totalMs);
         if (r.upstreamMs >= 0) {
             fmt::format_to(std::back_inserter(out), ",\"upstream_ms\":{:.3f}", r.upstreamMs);
@@ -132,6 +135,9 @@ void AccessLog::write(const AccessRecord& r) {
                        orDash(r.route), orDash(r.pool), orDash(r.instance), r.requestId);
         if (!r.error.empty()) {
             fmt::format_to(std::back_inserter(out), " error={}", r.error);
+        }
+        if (!r.consumer.empty()) {
+            fmt::format_to(std::back_inserter(out), " consumer={}", r.consumer);
         }
         fmt::format_to(std::back_inserter(out), " rt={:.3f}", r.totalMs / 1000.0);
         if (r.upstreamMs >= 0) {

@@ -30,6 +30,7 @@ struct AccessRecord {
     std::string_view instance;
     std::string_view requestId;
     std::string_view error; // gateway error code when the gateway answered itself
+    std::string_view consumer; // authenticated consumer on routes with auth (never a credential)
     double totalMs = 0;
     double upstreamMs = -1; // -1 when no upstream was involved
 };

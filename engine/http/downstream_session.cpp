@@ -4,7 +4,10 @@
 
 #include "engine/balancing/balancer.hpp"
 #include "engine/net/worker.hpp"
+#include "engine/policy/authenticator.hpp"
+#include "engine/policy/rate_limit_check.hpp"
 #include "engine/policy/route_limits.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/routing/route_table.hpp"
 
 #include <boost/beast/http/error.hpp>
@@ -225,6 +228,19 @@ Task<void> DownstreamSession::run() {
             routing = m_worker.routing();
             Exchange x;
             Plan p = plan(parser, *routing, x);
+            if (!p.error && m_request.method == bhttp::verb::options) [[unlikely]] {
+                // A CORS preflight is the gateway's to answer: it never reaches a backend.
+                const auto& transforms = routing->snapshot->transforms[static_cast<std::size_t>(x.routeIndex)];
+                if (transforms && transforms->cors && policy::CorsPolicy::isPreflight(m_request.headers)) {
+                    keepAlive = co_await answerPreflight(*transforms->cors, parser.keep_alive(), *routing, x);
+                    continue;
+                }
+            }
+            const policy::RouteAuth* auth =
+                p.error ? nullptr : routing->snapshot->auth[static_cast<std::size_t>(x.routeIndex)].get();
+            if (auth != nullptr && !authenticate(*auth, p, x)) {
+                auth = nullptr;
+            }
             if (!p.error) {
                 const auto mode = routing->snapshot->limitModes[static_cast<std::size_t>(x.routeIndex)];
                 if (mode == policy::LimitMode::Local) {
@@ -233,6 +249,9 @@ Task<void> DownstreamSession::run() {
                     p.error = co_await limitShared(*routing, p.target, x);
                 }
                 p.close = p.error && m_unreadInput; // the body was not read: close rather than parse it as a request
+            }
+            if (auth != nullptr && !p.error) {
+                applyAuth(*auth, p.target, x); // after the limits, which may key on the credentials
             }
             if (p.route != nullptr && m_worker.captures().active()) [[unlikely]] {
                 capture(parser, *p.route, p.target, x);
@@ -491,7 +510,7 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
     close = close || m_worker.draining();
     const ErrorInfo& info = describe(error);
     writeErrorResponse(error, x.requestId, detail, routing.snapshot->headerPolicy, close, m_responseHead,
-                       x.rateLimitLines);
+                       errorExtraLines(error, routing, x));
     x.status = info.status;
     x.error = info.code;
     error_code ec;
@@ -565,6 +584,7 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     record.instance = x.instance;
     record.requestId = x.requestId;
     record.error = x.error;
+    record.consumer = x.consumer;
     record.totalMs = millisecondsSince(m_requestStart);
     record.upstreamMs = x.upstreamMs;
     accessLog->write(record);

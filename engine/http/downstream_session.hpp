@@ -30,7 +30,17 @@ namespace gaetwae::engine::routing {
 struct Route;
 } // namespace gaetwae::engine::routing
 
+namespace gaetwae::engine::policy {
+class RouteAuth;
+struct AuthContext;
+class CorsPolicy;
+struct RouteTransforms;
+struct TransformVariables;
+} // namespace gaetwae::engine::policy
+
 namespace gaetwae::engine::http {
+
+class BodyEncoder;
 
 // One client connection, served by one coroutine on its worker from accept to close: read a
 // request head, route it, pick an instance, relay the request and the response with bounded
@@ -113,6 +123,10 @@ private:
     // answer when one refuses. Fills x.rateLimitLines either way.
     std::optional<ProxyError> limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
     Task<std::optional<ProxyError>> limitShared(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    // Routes with auth (session_auth.cpp): authenticate() decides (false: p.error is set, 401 or
+    // 403); applyAuth() then prepares the request for the backend (identity headers, stripping).
+    bool authenticate(const policy::RouteAuth& auth, Plan& p, Exchange& x);
+    void applyAuth(const policy::RouteAuth& auth, Target& target, Exchange& x);
     // Offers a routed request to the running traffic captures (only called when one runs).
     void capture(const RequestParser& parser, const routing::Route& route, const Target& target, Exchange& x);
     Task<bool> forward(RequestParser& parser, const std::shared_ptr<net::WorkerRouting>& routing,
@@ -125,6 +139,23 @@ private:
                           Phase writePhase, std::chrono::milliseconds writeTimeout, std::uint64_t limit,
                           std::uint64_t& moved);
     Task<void> finish(bool linger);
+    // Route transformations (transform_relay.cpp). A CORS preflight answered at the gateway:
+    // 204 with the Access-Control-* fields, or 403 cors_rejected.
+    Task<bool> answerPreflight(const policy::CorsPolicy& cors, bool keepAlive, const net::WorkerRouting& routing,
+                               Exchange& x);
+    // Before the response head is written: appends CORS and compression lines to m_extraLines,
+    // fills `pass` and returns the encoder for the body when it is to be compressed.
+    std::unique_ptr<BodyEncoder> prepareResponse(const policy::RouteTransforms& transforms,
+                                                 const policy::TransformVariables& variables, bool bodiless,
+                                                 std::optional<std::uint64_t> contentLength,
+                                                 policy::HeaderEditPass& pass);
+    // Header lines for a gateway error: the auth challenge or rate limit lines, plus the CORS lines of a CORS
+    // route so a page can read the error (a browser hides a response without them).
+    std::string_view errorExtraLines(ProxyError error, const net::WorkerRouting& routing, const Exchange& x);
+    // Relays the response body through `encoder` (chunked to HTTP/1.1 clients), head first.
+    Task<PumpResult> relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
+                                  bool chunkOut, std::chrono::milliseconds readTimeout,
+                                  std::chrono::milliseconds writeTimeout, std::uint64_t& moved);
     // A 101 from the instance (tunnel.cpp): relays its head, runs the tunnel, logs when it ends.
     Task<void> switchProtocols(UpstreamConnection& connection, DownstreamResponseContext& response,
                                TunnelCounters& counters, const net::WorkerRouting& routing, Exchange& x);
@@ -181,8 +212,11 @@ private:
     SteadyTimer m_backoff;            // waits between retries
     balancing::CandidateSet m_candidates; // scratch for sticky hashing
     std::string m_extraLines;         // gateway-added response header lines
+    std::string m_encoded;            // compressed output of one relayed batch
     std::string m_rateLimitLines;     // X-RateLimit-* and X-Quota-* lines of the current request
     std::string m_rateLimitKey;       // scratch for a bucket key
+    std::unique_ptr<policy::AuthContext> m_auth; // made by the first request to a route with auth
+    std::string m_authQuery;          // the query without stripped credentials
     std::chrono::steady_clock::time_point m_requestStart;
     std::string m_upgrade;                                 // Upgrade value forwarded, empty if none
     std::chrono::steady_clock::time_point m_tunnelActive; // last byte moved through the tunnel

@@ -4,10 +4,12 @@
 #include "engine/http/downstream_session.hpp"
 
 #include "engine/balancing/hashing.hpp"
+#include "engine/http/body_encoder.hpp"
 #include "engine/http/session_detail.hpp"
 #include "engine/http/upgrade.hpp"
 #include "engine/net/worker.hpp"
 #include "engine/policy/retry_policy.hpp"
+#include "engine/policy/route_transforms.hpp"
 #include "engine/policy/sticky_session.hpp"
 #include "engine/routing/route_table.hpp"
 
@@ -233,6 +235,20 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     context.requestId = x.requestId;
     context.framing = framing;
     context.contentLength = length;
+    // Route transformations: one pointer check for routes without any.
+    const policy::RouteTransforms* transforms = snapshot.transforms[static_cast<std::size_t>(x.routeIndex)].get();
+    policy::TransformVariables variables;
+    policy::HeaderEditPass requestEdits;
+    if (transforms != nullptr) {
+        variables = {m_clientIp, x.requestId, x.route, x.pool, {}, target.authority, m_request.methodText(),
+                     target.path, context.scheme};
+        if (!transforms->request.empty()) {
+            requestEdits.rules = &transforms->request;
+            requestEdits.variables = &variables;
+            context.edits = &requestEdits;
+        }
+    }
+    context.extraLines = x.upstreamLines;
 
     // ---- upgrade (WebSocket ...): a request that does not ask for one pays one flag test
     m_upgrade.clear();
@@ -386,6 +402,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                 sentContinue = true;
             }
             context.host = target.authority.empty() ? std::string_view(instance.address) : target.authority;
+            variables.instance = x.instance;
             writeUpstreamRequestHead(m_request, context, snapshot.headerPolicy, m_upstreamHead);
 
             // ---- send the request
@@ -669,6 +686,21 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         m_extraLines = policy::stickySetCookieLine(poolConfig.sticky, pool.instances[chosen].stickyValue);
     }
     m_extraLines.append(x.rateLimitLines);
+    std::unique_ptr<BodyEncoder> encoder;
+    policy::HeaderEditPass responseEdits;
+    if (transforms != nullptr) {
+        const auto knownLength = upstreamFraming == BodyFraming::ContentLength
+                                     ? std::optional<std::uint64_t>(response.contentLength)
+                                     : std::nullopt;
+        encoder = prepareResponse(*transforms, variables, bodiless, knownLength, responseEdits);
+        response.edits = &responseEdits;
+    }
+    if (encoder) {
+        // The encoded length is unknown until the end: chunked, or delimited by the close for HTTP/1.0.
+        response.contentLength = 0;
+        response.framing = m_request.version >= 11 ? BodyFraming::Chunked : BodyFraming::UntilClose;
+        clientKeepAlive = clientKeepAlive && m_request.version >= 11;
+    }
     response.extraLines = m_extraLines;
     response.keepAlive = clientKeepAlive;
     if (status == 101) {
@@ -681,8 +713,12 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     x.status = status;
 
     PumpResult relayed = PumpResult::Done;
-    if (upstreamFraming == BodyFraming::None ||
-        (upstreamFraming == BodyFraming::ContentLength && connection->buffer.size() >= response.contentLength)) {
+    if (encoder) {
+        connection->buffer.reserve(kStreamBuffer);
+        relayed = co_await relayEncoded(rp, *connection, *encoder, response.framing == BodyFraming::Chunked,
+                                        timeouts.upstreamResponse, timeouts.clientSend, x.bytesOut);
+    } else if (upstreamFraming == BodyFraming::None ||
+               (upstreamFraming == BodyFraming::ContentLength && connection->buffer.size() >= response.contentLength)) {
         // Fast path, the common case for API responses: the whole body is already buffered.
         // Parse it in place and send head and body with one write, no relay loop.
         m_sink.reset();

@@ -53,6 +53,15 @@ public:
         return Field{e.id, text(e.nameOffset, e.nameSize), text(e.valueOffset, e.valueSize)};
     }
 
+    // Drops the fields `pred(Field)` selects. Their text stays in the arena until clear(), so
+    // views handed out earlier stay valid.
+    template <class Pred>
+    void eraseIf(Pred&& pred) {
+        std::erase_if(m_entries, [&](const Entry& e) {
+            return pred(Field{e.id, text(e.nameOffset, e.nameSize), text(e.valueOffset, e.valueSize)});
+        });
+    }
+
     // First value by known id, or by case-insensitive name.
     std::optional<std::string_view> get(bhttp::field id) const;
     std::optional<std::string_view> get(std::string_view name) const;

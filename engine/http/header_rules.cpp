@@ -1,5 +1,7 @@
 #include "engine/http/header_rules.hpp"
 
+#include "engine/policy/header_transform.hpp"
+
 #include <charconv>
 
 namespace gaetwae::engine::http {
@@ -162,10 +164,13 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
                 continue;
             }
         }
-        if (connectionOptions.lists(field.name)) {
+        if (connectionOptions.lists(field.name) || (context.edits != nullptr && context.edits->drops(field.name))) {
             continue;
         }
         appendField(out, field.name, field.value);
+    }
+    if (context.edits != nullptr) {
+        context.edits->append(out);
     }
 
     // X-Forwarded-For: earlier hops first, this client last.
@@ -193,6 +198,7 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
     appendVia(out, headers, via > 0, request.version >= 11 ? policy.via11 : policy.via10);
 
     appendField(out, policy.requestIdHeader, context.requestId);
+    out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
     if (!context.upgrade.empty()) {
         out.append("Connection: upgrade\r\n");
@@ -237,10 +243,13 @@ void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamR
                 continue; // replaced by ours below
             }
         }
-        if (connectionOptions.lists(field.name)) {
+        if (connectionOptions.lists(field.name) || (context.edits != nullptr && context.edits->drops(field.name))) {
             continue;
         }
         appendField(out, field.name, field.value);
+    }
+    if (context.edits != nullptr) {
+        context.edits->append(out);
     }
 
     appendVia(out, headers, via > 0, response.version >= 11 ? policy.via11 : policy.via10);

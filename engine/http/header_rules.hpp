@@ -7,6 +7,10 @@
 #include <string>
 #include <string_view>
 
+namespace gaetwae::engine::policy {
+struct HeaderEditPass;
+} // namespace gaetwae::engine::policy
+
 namespace gaetwae::engine::http {
 
 // How a message body is delimited on the wire.
@@ -39,7 +43,9 @@ struct UpstreamRequestContext {
     std::string_view scheme = "http";
     BodyFraming framing = BodyFraming::None;
     std::uint64_t contentLength = 0;
-    std::string_view upgrade; // protocols to switch to (engine/http/upgrade.hpp), empty for none
+    std::string_view extraLines{}; // complete header lines added by the gateway (identity headers)
+    const policy::HeaderEditPass* edits = nullptr; // the route's request_headers, if any
+    std::string_view upgrade{}; // protocols to switch to (engine/http/upgrade.hpp), empty for none
 };
 
 // Writes the request line and header for the upstream into `out` (cleared first):
@@ -57,7 +63,8 @@ struct DownstreamResponseContext {
     bool keepAlive = true; // false adds Connection: close
     bool passContentLength = false; // bodiless response to HEAD/304: keep the backend's length
     std::string_view extraLines;    // complete header lines added by the gateway (Set-Cookie ...)
-    std::string_view upgrade;       // a 101's Upgrade value: Connection: upgrade instead of keep-alive
+    const policy::HeaderEditPass* edits = nullptr; // the route's response edits, if any
+    std::string_view upgrade{};     // a 101's Upgrade value: Connection: upgrade instead of keep-alive
 };
 
 // Writes the status line and header for the client into `out` (cleared first), applying the same

@@ -10,7 +10,7 @@ namespace gaetwae::engine::http {
 namespace {
 
 // Indexed by ProxyError.
-constexpr std::array<ErrorInfo, 21> kErrors{{
+constexpr std::array<ErrorInfo, 24> kErrors{{
     {400, "Bad Request", "bad_request", "the request is malformed"},
     {414, "URI Too Long", "uri_too_long", "the request target exceeds the configured limit"},
     {431, "Request Header Fields Too Large", "headers_too_large", "the request header exceeds the configured limits"},
@@ -31,6 +31,9 @@ constexpr std::array<ErrorInfo, 21> kErrors{{
     {429, "Too Many Requests", "rate_limited", "the route's rate limit is reached, see Retry-After"},
     {429, "Too Many Requests", "quota_exceeded", "the quota for this period is used up, see Retry-After"},
     {503, "Service Unavailable", "rate_limit_unavailable", "the shared rate limit cannot be checked right now"},
+    {401, "Unauthorized", "unauthorized", "valid credentials are required"},
+    {403, "Forbidden", "forbidden", "these credentials may not use this route"},
+    {403, "Forbidden", "cors_rejected", "the cross-origin request is not allowed by the route's CORS policy"},
     {503, "Service Unavailable", "shutting_down", "the gateway is shutting down and opens no new tunnels"},
 }};
 

@@ -33,6 +33,9 @@ enum class ProxyError {
     RateLimited,            // 429 an enforcing rate limit of the route refused (policy/rate_limit_check.hpp)
     QuotaExceeded,          // 429 a quota of the route is used up for its day or month (policy/route_limits.hpp)
     RateLimitUnavailable,   // 503 Redis did not answer and a limit says on_error: deny
+    Unauthorized,           // 401 missing or invalid credentials on a route with auth (policy/authenticator.hpp)
+    Forbidden,              // 403 authenticated, but not allowed on the route
+    CorsRejected,           // 403 a CORS preflight from an origin, method or header the route does not allow
     ShuttingDown,           // 503 an upgrade request while draining: a tunnel would outlive the drain
 };
 

@@ -88,6 +88,10 @@ struct DownstreamSession::Exchange {
     std::uint32_t retries = 0;
     // X-RateLimit-* lines for every response of a rate-limited route (the session's buffer).
     std::string_view rateLimitLines;
+    // Routes with auth: the consumer, WWW-Authenticate lines of a 401, identity lines for upstream.
+    std::string_view consumer;
+    std::string_view authLines;
+    std::string_view upstreamLines;
     // Chunked bodies recorded by a traffic capture: their size is filled in once relayed.
     core::CaptureTicket capture;
 };

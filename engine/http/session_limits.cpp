@@ -30,7 +30,7 @@ std::optional<ProxyError> DownstreamSession::limitRate(const net::WorkerRouting&
                                                        const Target& target, Exchange& x) {
     const auto route = static_cast<std::size_t>(x.routeIndex);
     const RequestHeaders headers(m_request.headers);
-    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers};
+    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers, x.consumer};
     const policy::LimitRequest request{routing.snapshot->rateLimits[route],
                                        routing.snapshot->quotas[route],
                                        key,
@@ -48,7 +48,7 @@ Task<std::optional<ProxyError>> DownstreamSession::limitShared(const net::Worker
                                                                const Target& target, Exchange& x) {
     const auto route = static_cast<std::size_t>(x.routeIndex);
     const RequestHeaders headers(m_request.headers);
-    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers};
+    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers, x.consumer};
     const policy::LimitRequest request{routing.snapshot->rateLimits[route],
                                        routing.snapshot->quotas[route],
                                        key,

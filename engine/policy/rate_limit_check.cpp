@@ -59,6 +59,9 @@ std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balanci
     case model::RateLimitKeyKind::Query:
         value = queryValue(request.query, limit.keyName);
         break;
+    case model::RateLimitKeyKind::Consumer:
+        value = request.consumer;
+        break;
     }
     if (value.empty()) {
         scratch.assign("ip:");

@@ -42,8 +42,9 @@ struct RateLimitOutcome {
 // remaining tokens, then the longest time to full answers for the route.
 void mergeDecision(RateLimitOutcome& outcome, const BucketDecision& d, bool enforcing);
 
-// The bucket key a limit uses for a request: the client IP, a header or query value, the route
-// name, or "" (global). A request without the header or query parameter (or with an empty value)
+// The bucket key a limit uses for a request: the client IP, a header or query value, the
+// authenticated consumer, the route name, or "" (global). A request without the header, query
+// parameter or consumer (or with an empty value)
 // falls back to its client IP, in a separate namespace ("ip:" vs "k:" prefixes) so a key value
 // can never collide with an address. Query values are compared as sent (not percent-decoded).
 // Values longer than kMaxKeyBytes are keyed by a 64-bit hash ("h:" prefix) to bound memory.

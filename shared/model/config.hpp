@@ -1,11 +1,14 @@
 #pragma once
 
+#include "shared/model/auth_config.hpp"
 #include "shared/model/pool_config.hpp"
+#include "shared/model/transform_config.hpp"
 #include "shared/model/units.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,7 +40,7 @@ struct RouteMatch {
 };
 
 // Which request attribute selects a rate limit's bucket (rate_limit.hpp parses "header:X-API-Key").
-enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global };
+enum class RateLimitKeyKind { ClientIp, Header, Query, Route, Global, Consumer };
 
 // Where a limit keeps its counts: in this process, or in the `redis:` server every engine shares
 // (distributed_limit.hpp parses the names).
@@ -101,6 +104,12 @@ struct RouteConfig {
     RetryConfig retry;
     std::vector<RateLimitConfig> rateLimits; // all checked; the strictest answers
     std::vector<QuotaConfig> quotas;         // checked after the rate limits pass
+    std::optional<RouteAuthConfig> auth;     // absent: no authentication
+    HeaderEditConfig requestHeaders;  // edits of the request sent upstream
+    HeaderEditConfig responseHeaders; // edits of the response sent to the client
+    std::vector<std::string> hideHeaders; // backend response fields dropped (Server, X-Powered-By ...)
+    std::optional<CorsConfig> cors;
+    std::optional<CompressionConfig> compression; // unset: the document's compression default
     // Upgrade protocols tunnelled to the instance (RFC 9110 7.8), compared without case and
     // without a "/version" suffix. Others, and h2c always, are stripped: the request is served
     // as plain HTTP/1.1. Empty: no upgrades on this route.
@@ -215,6 +224,8 @@ struct GatewayConfig {
     // Counts of local quotas, saved atomically every few seconds and at shutdown so a restart
     // keeps them; empty: $XDG_STATE_HOME/gaetwae/quotas.json (or ~/.local/state/gaetwae/...).
     std::string quotaStateFile;
+    std::vector<ConsumerConfig> consumers; // who routes with `auth` recognise
+    std::optional<CompressionConfig> compression; // default of routes without their own
 
     bool operator==(const GatewayConfig&) const = default;
 

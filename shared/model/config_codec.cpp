@@ -1,8 +1,10 @@
 #include "shared/model/config_codec.hpp"
 
+#include "shared/model/auth_codec.hpp"
 #include "shared/model/config_validation.hpp"
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/rate_limit.hpp"
+#include "shared/model/transform_codec.hpp"
 
 namespace gaetwae::model {
 
@@ -183,6 +185,8 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readList("quota", route.quotas, [&](const nlohmann::json& item, const std::string& itemPointer) {
         return decodeQuota(item, itemPointer, diagnostics, unknownKeys);
     });
+    r.readObject("auth", [&](ObjectReader& a) { decodeRouteAuth(a, route.auth.emplace(), unknownKeys); });
+    decodeRouteTransforms(r, route);
     r.readStringList("upgrade", route.upgrade);
     r.readDuration("tunnel_idle", route.tunnelIdle, 0ms, kMaxTimeout);
     route.extra = r.finishKeepingExtensions();
@@ -238,6 +242,10 @@ GatewayConfig decodeGatewayConfig(const nlohmann::json& document, Diagnostics& d
     r.readList("pools", config.pools, [&](const nlohmann::json& item, const std::string& pointer) {
         return decodePool(item, pointer, diagnostics, unknownKeys);
     });
+    r.readList("consumers", config.consumers, [&](const nlohmann::json& item, const std::string& pointer) {
+        return decodeConsumer(item, pointer, diagnostics, unknownKeys);
+    });
+    decodeCompression(r, config.compression);
     r.finish();
     if (diagnostics.empty()) {
         // Cross-field rules only make sense once every field decoded; otherwise they would
@@ -279,6 +287,10 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
         }
         out["quota"] = quotas;
     }
+    if (route.auth) {
+        out["auth"] = encodeRouteAuth(*route.auth);
+    }
+    encodeRouteTransforms(route, out);
     if (route.upgrade != RouteConfig().upgrade) {
         out["upgrade"] = route.upgrade;
     }
@@ -356,6 +368,16 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
     }
     if (!config.quotaStateFile.empty()) {
         out["quota_state_file"] = config.quotaStateFile;
+    }
+    if (!config.consumers.empty()) {
+        nlohmann::json consumers = nlohmann::json::array();
+        for (const auto& consumer : config.consumers) {
+            consumers.push_back(encodeConsumer(consumer));
+        }
+        out["consumers"] = consumers;
+    }
+    if (config.compression) {
+        out["compression"] = encodeCompression(*config.compression);
     }
     return out;
 }

@@ -1,8 +1,10 @@
 #include "shared/model/config_validation.hpp"
 
 #include "shared/model/address.hpp"
+#include "shared/model/auth_codec.hpp"
 #include "shared/model/distributed_limit.hpp"
 #include "shared/model/http_token.hpp"
+#include "shared/model/transform_codec.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -246,6 +248,8 @@ void validateGatewayConfig(const GatewayConfig& config, Diagnostics& diagnostics
     validateRoutes(config, diagnostics);
     validateRateLimits(config, diagnostics);
     validateDistributedLimits(config, diagnostics);
+    validateAuth(config, diagnostics);
+    validateTransforms(config, diagnostics);
     validateHeaders(config, diagnostics);
     validateAdmin(config, diagnostics);
     if (config.limits.maxUriBytes > config.limits.maxHeaderBytes) {

@@ -17,7 +17,7 @@ constexpr std::array<std::pair<std::string_view, Duration>, 6> kPeriods{{
     {"hour", std::chrono::hours(1)},
 }};
 
-constexpr std::string_view kKeyKinds = "client_ip, header:<name>, query:<name>, route or global";
+constexpr std::string_view kKeyKinds = "client_ip, header:<name>, query:<name>, consumer, route or global";
 
 } // namespace
 
@@ -67,6 +67,9 @@ std::optional<RateLimitKey> parseRateLimitKey(std::string_view text, std::string
     if (text == "global") {
         return RateLimitKey{RateLimitKeyKind::Global, {}};
     }
+    if (text == "consumer") {
+        return RateLimitKey{RateLimitKeyKind::Consumer, {}};
+    }
     const auto colon = text.find(':');
     const std::string_view kind = text.substr(0, colon);
     if (colon != std::string_view::npos && (kind == "header" || kind == "query")) {
@@ -93,6 +96,8 @@ std::string formatRateLimitKey(RateLimitKeyKind kind, std::string_view name) {
         return "route";
     case RateLimitKeyKind::Global:
         return "global";
+    case RateLimitKeyKind::Consumer:
+        return "consumer";
     }
     return "client_ip";
 }

@@ -31,7 +31,7 @@ struct RateLimitKey {
     std::string name; // header or query parameter name (Header, Query only)
 };
 
-// "client_ip", "header:<name>", "query:<name>", "route" or "global". nullopt on an unknown kind
+// "client_ip", "header:<name>", "query:<name>", "consumer", "route" or "global". nullopt on an unknown kind
 // or a header/query kind without a name; `error` then says what is expected.
 std::optional<RateLimitKey> parseRateLimitKey(std::string_view text, std::string* error = nullptr);
 std::string formatRateLimitKey(RateLimitKeyKind kind, std::string_view name);
