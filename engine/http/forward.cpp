@@ -655,7 +655,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
 
     // ---- relay the response
     const int status = m_response.status;
-    const bool bodiless = m_request.method == bhttp::verb::head || status == 204 || status == 304;
+    const bool bodiless = m_request.method == bhttp::verb::head || status == 204 || status == 304 || status == 101;
     ResponseParser& rp = *responseParser;
     BodyFraming upstreamFraming = BodyFraming::None;
     if (!bodiless) {
