@@ -626,6 +626,9 @@ std::string Engine::prometheusText() const {
                  status.fallbacks(model::LimitOnError::Local)}};
         }
     }
+    for (const auto& entry : m_registry.tunnels().entries()) {
+        state.tunnels.push_back({entry.route, entry.open, entry.total, entry.bytesFromClient, entry.bytesToClient});
+    }
     return metrics::renderPrometheus(collectStats(), state);
 }
 

@@ -6,6 +6,7 @@
 #include <netdb.h>
 
 #include <cstring>
+#include <set>
 
 namespace gaetwae::engine::core {
 
@@ -64,6 +65,11 @@ void InstanceRegistry::retain(const model::GatewayConfig& config) {
     for (auto it = m_pools.begin(); it != m_pools.end();) {
         it = config.findPool(it->first) != nullptr ? std::next(it) : m_pools.erase(it);
     }
+    std::set<std::string> routes;
+    for (const auto& route : config.routes) {
+        routes.insert(route.name);
+    }
+    m_tunnels.retain(routes);
 }
 
 std::shared_ptr<net::TlsFailureCounters> InstanceRegistry::tlsFailures(const std::string& listener) {
@@ -155,6 +161,9 @@ std::shared_ptr<const RuntimeSnapshot> buildRuntimeSnapshot(const model::Gateway
     snapshot->quotas = registry.rateLimits().bindQuotas(config);
     snapshot->limitModes = policy::RateLimitRegistry::limitModes(config);
     snapshot->transforms = policy::compileRouteTransforms(config);
+    for (const auto& route : config.routes) {
+        snapshot->tunnels.push_back(route.upgrade.empty() ? nullptr : registry.tunnels().obtain(route.name));
+    }
     return snapshot;
 }
 

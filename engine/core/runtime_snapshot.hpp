@@ -4,6 +4,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/http/access_log.hpp"
 #include "engine/http/header_rules.hpp"
+#include "engine/http/tunnel_counters.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/tls_context.hpp"
 #include "engine/policy/auth_registry.hpp"
@@ -63,6 +64,8 @@ struct RuntimeSnapshot {
     std::shared_ptr<const policy::RedisTarget> redis;    // null without a redis: section
     // By route index; nullptr for a route without header edits, CORS or compression.
     std::vector<std::shared_ptr<const policy::RouteTransforms>> transforms;
+    // By route index; null for a route that tunnels no upgrade protocol.
+    std::vector<std::shared_ptr<http::TunnelCounters>> tunnels;
 };
 
 // Live instance and pool states keyed by names, kept across snapshots so health, breakers,
@@ -83,6 +86,8 @@ public:
     // Every listener's handshake failure counters, for /metrics.
     std::vector<std::pair<std::string, std::shared_ptr<net::TlsFailureCounters>>> allTlsFailures() const;
     policy::AuthRegistry& auth() { return m_auth; }
+    http::TunnelRegistry& tunnels() { return m_tunnels; }
+    const http::TunnelRegistry& tunnels() const { return m_tunnels; }
 
 private:
     const Clock& m_clock;
@@ -93,6 +98,7 @@ private:
     std::map<std::string, std::shared_ptr<net::TlsFailureCounters>> m_tlsFailures; // under m_mutex
     net::TlsClientCache m_clientTls; // snapshots are built under the engine's lock
     policy::AuthRegistry m_auth;            // owns its own lock
+    http::TunnelRegistry m_tunnels;         // owns its own lock
 };
 
 // Resolves instance addresses and compiles routes and pools. Problems (an unresolvable host)

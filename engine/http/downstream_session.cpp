@@ -102,6 +102,14 @@ std::string_view DownstreamSession::bodyTimeoutDetail() const {
 }
 
 void DownstreamSession::onTimeout() {
+    if (m_phase == Phase::Tunnel) {
+        // Transfers only record when they happened; the watchdog wakes up once per idle period.
+        const auto quietUntil = m_tunnelActive + m_tunnelIdle;
+        if (net::Watchdog::Clock::now() < quietUntil) { // precise: the coarse clock may lag the timer
+            m_watchdog.expireAt(quietUntil);
+            return;
+        }
+    }
     if (m_phase == Phase::ClientBody && m_bodyRate.enabled()) {
         const auto now = Clock::now();
         if (now < m_silenceDeadline) {
@@ -159,25 +167,30 @@ Task<void> DownstreamSession::run() {
             std::string_view parseProblem;
             while (!headDone) {
                 if (!m_in.empty()) {
-                    if (m_scanner.scan(std::string_view(m_in.data(), m_in.size())) ==
-                        HeadScanner::Verdict::Invalid) {
+                    const auto verdict = m_scanner.scan(std::string_view(m_in.data(), m_in.size()));
+                    if (verdict == HeadScanner::Verdict::Invalid) {
                         spdlog::debug("invalid request from {}: {}", m_clientIp, m_scanner.problem());
                         parseProblem = m_scanner.problem();
                         parseFailed = true;
                         break;
                     }
-                    const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
-                    if (!ec) {
-                        m_in.consume(n);
-                        headDone = true;
-                        break;
+                    // Beast takes the complete lines of a partial head and reports them consumed
+                    // with need_more; fed the same bytes again it fails. So it gets the head once
+                    // whole, or once past the size limit so that it reports the limit.
+                    if (verdict == HeadScanner::Verdict::Complete || m_in.size() > config.limits.maxHeaderBytes) {
+                        const std::size_t n = parser.put(asio::const_buffer(m_in.data(), m_in.size()), ec);
+                        if (!ec) {
+                            m_in.consume(n);
+                            headDone = true;
+                            break;
+                        }
+                        if (ec != bhttp::error::need_more) {
+                            spdlog::debug("invalid request from {}: {}", m_clientIp, ec.message());
+                            parseFailed = true;
+                            break;
+                        }
+                        ec = {};
                     }
-                    if (ec != bhttp::error::need_more) {
-                        spdlog::debug("invalid request from {}: {}", m_clientIp, ec.message());
-                        parseFailed = true;
-                        break;
-                    }
-                    ec = {};
                     if (m_in.full()) {
                         m_in.reserve(std::min<std::size_t>(m_in.capacity() * 2, config.limits.maxHeaderBytes + 1024));
                     }
@@ -524,8 +537,9 @@ Task<bool> DownstreamSession::replyError(ProxyError error, std::string_view deta
 
 void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x) {
     // Metrics first (always), then the access log (when enabled).
+    const auto end = x.switchedAt != Clock::time_point{} ? x.switchedAt : Clock::now();
     const auto totalMicros = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - m_requestStart).count());
+        std::chrono::duration_cast<std::chrono::microseconds>(end - m_requestStart).count());
     const auto upstreamMicros = x.upstreamMs >= 0 ? static_cast<std::uint64_t>(x.upstreamMs * 1000.0) : 0;
     const std::size_t statusClass = x.status >= 100 && x.status < 600 ? static_cast<std::size_t>(x.status / 100 - 1) : 4;
     const std::size_t errorIndex = x.error.empty() ? metrics::kErrorCodes.size() : metrics::errorIndex(x.error);

@@ -8,6 +8,7 @@
 #include "engine/http/header_rules.hpp"
 #include "engine/http/message_parser.hpp"
 #include "engine/http/proxy_error.hpp"
+#include "engine/http/tunnel_counters.hpp"
 #include "engine/http/upstream_pool.hpp"
 #include "engine/net/asio.hpp"
 #include "engine/net/session_hook.hpp"
@@ -89,6 +90,7 @@ private:
         UpstreamResponse,
         UpstreamBody,
         Linger,
+        Tunnel, // upgraded: bytes both ways, closed after timeouts.tunnel_idle without any
     };
 
     enum class PumpResult {
@@ -170,6 +172,17 @@ private:
     // why), ConnectTimeout, ClientFailed, or Response when it succeeded.
     Task<TryResult> upstreamHandshake(UpstreamConnection& connection, const std::shared_ptr<net::TlsClientContext>& tls,
                                       const std::string& name, std::chrono::milliseconds timeout);
+    // A 101 from the instance (tunnel.cpp): relays its head, runs the tunnel, logs when it ends.
+    Task<void> switchProtocols(UpstreamConnection& connection, DownstreamResponseContext& response,
+                               TunnelCounters& counters, const net::WorkerRouting& routing, Exchange& x);
+    // After a 101: relays bytes both ways until both sides closed, one failed, the
+    // session closes or the tunnel stays idle for `idle`. Bytes count into x and `counters`.
+    Task<void> tunnel(UpstreamConnection& connection, TunnelCounters& counters, std::chrono::milliseconds idle,
+                      Exchange& x);
+    // One direction of a tunnel: `pending` first, then everything `from` sends; at its end of
+    // stream the write side of `to` is shut down (half-close), on an error both sockets close.
+    Task<void> pipe(Socket& from, Socket& to, ByteBuffer& pending, std::atomic<std::uint64_t>& counter,
+                    std::uint64_t& moved, bool& failed);
     Task<bool> readBodyToBuffer(std::uint64_t length, const net::WorkerRouting& routing, Exchange& x,
                                 bool& sentContinue);
     std::optional<std::size_t> chooseInstance(const net::WorkerRouting& routing, std::size_t poolIndex,
@@ -227,6 +240,9 @@ private:
     model::RegexScratch m_regexScratch; // route patterns' match data, allocated on first use
     model::Captures m_pathGroups;       // the route's match.path_regex groups, for its rewrite or redirect
     std::chrono::steady_clock::time_point m_requestStart;
+    std::string m_upgrade;                                 // Upgrade value forwarded, empty if none
+    std::chrono::steady_clock::time_point m_tunnelActive; // last byte moved through the tunnel
+    std::chrono::milliseconds m_tunnelIdle{0};
 };
 
 } // namespace gaetwae::engine::http

@@ -6,6 +6,7 @@
 #include "engine/balancing/hashing.hpp"
 #include "engine/http/body_encoder.hpp"
 #include "engine/http/session_detail.hpp"
+#include "engine/http/upgrade.hpp"
 #include "engine/net/worker.hpp"
 #include "engine/policy/retry_policy.hpp"
 #include "engine/policy/route_transforms.hpp"
@@ -259,6 +260,22 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     }
     context.extraLines = x.upstreamLines;
 
+    // ---- upgrade (WebSocket ...): a request that does not ask for one pays one flag test
+    m_upgrade.clear();
+    TunnelCounters* tunnels = nullptr;
+    if (parser.upgrade() && m_request.version >= 11) { // HTTP/1.0 has no Upgrade (RFC 9110 7.8)
+        tunnels = snapshot.tunnels[static_cast<std::size_t>(x.routeIndex)].get();
+        if (tunnels != nullptr) {
+            filterUpgradeOffer(m_request, snapshot.config.routes[static_cast<std::size_t>(x.routeIndex)].upgrade,
+                               m_upgrade);
+        }
+        if (!m_upgrade.empty() && m_worker.draining()) {
+            co_return co_await replyError(ProxyError::ShuttingDown, {}, routing, x, true);
+        }
+    }
+    const bool upgrading = !m_upgrade.empty();
+    context.upgrade = m_upgrade;
+
     const RequestHeaders headerLookup(m_request.headers);
     const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headerLookup};
 
@@ -352,7 +369,9 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         bool requestSent = false;
         Clock::time_point sentAt{};
         for (;;) {
-            connection = staleRetryUsed ? nullptr : m_worker.upstreams().takeIdle(endpoint, !idempotent);
+            // An upgrade gets a fresh connection: it is never sent twice, so it cannot risk the
+            // keep-alive race of a pooled one (and the tunnel would consume it anyway).
+            connection = staleRetryUsed || upgrading ? nullptr : m_worker.upstreams().takeIdle(endpoint, !idempotent);
             if (connection && connection->tls != runtimePool.tls) [[unlikely]] {
                 connection.reset(); // made for another pool's (or an older) TLS setting
             }
@@ -509,6 +528,9 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
                             break;
                         }
                         ec = {};
+                        // Beast reports the complete lines of a partial head as used; given
+                        // them again it would fail.
+                        connection->buffer.consume(n);
                         if (connection->buffer.full()) {
                             connection->buffer.reserve(std::min<std::size_t>(connection->buffer.capacity() * 2,
                                                                              limits.maxResponseHeaderBytes + 1024));
@@ -544,8 +566,8 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
             if (closedEarly) {
                 failure = TryResult::Reset;
             }
-            if (!failure && m_response.status == 101) {
-                failure = TryResult::Protocol; // upgrades are not proxied (Upgrade is stripped)
+            if (!failure && m_response.status == 101 && !(upgrading && upgradeAccepted(m_response, m_upgrade))) {
+                failure = TryResult::Protocol; // a switch the client did not ask for
             }
             result = failure.value_or(TryResult::Response);
             break;
@@ -587,7 +609,9 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
         facts.requestSent = requestSent && result != TryResult::ConnectFailed && result != TryResult::ConnectTimeout;
         facts.idempotent = idempotent;
         facts.replayable = replayable;
-        bool retry_ = retriesUsed < retry.attempts && policy::retryable(retry, facts);
+        // An upgrade request is not repeated once sent: the instance may have acted on it.
+        bool retry_ = retriesUsed < retry.attempts && policy::retryable(retry, facts) &&
+                      !(upgrading && facts.requestSent);
         milliseconds wait = policy::backoff(retry, retriesUsed, m_worker.random().uniform());
         if (retry_ && result == TryResult::Response) {
             if (const auto retryAfter = m_response.headers.get(bhttp::field::retry_after)) {
@@ -658,7 +682,7 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
 
     // ---- relay the response
     const int status = m_response.status;
-    const bool bodiless = m_request.method == bhttp::verb::head || status == 204 || status == 304;
+    const bool bodiless = m_request.method == bhttp::verb::head || status == 204 || status == 304 || status == 101;
     ResponseParser& rp = *responseParser;
     BodyFraming upstreamFraming = BodyFraming::None;
     if (!bodiless) {
@@ -706,6 +730,12 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     }
     response.extraLines = m_extraLines;
     response.keepAlive = clientKeepAlive;
+    if (status == 101) {
+        co_await switchProtocols(*connection, response, *tunnels, routing, x);
+        m_upstream.reset();
+        active.release();
+        co_return false;
+    }
     writeDownstreamResponseHead(m_response, response, snapshot.headerPolicy, m_responseHead);
     x.status = status;
 

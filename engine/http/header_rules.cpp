@@ -206,6 +206,10 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
     }
     out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
+    if (!context.upgrade.empty()) {
+        out.append("Connection: upgrade\r\n");
+        appendField(out, "Upgrade", context.upgrade);
+    }
     out.append("\r\n");
 }
 
@@ -260,7 +264,10 @@ void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamR
     }
     out.append(context.extraLines);
     appendFraming(out, context.framing, context.contentLength);
-    if (!context.keepAlive) {
+    if (!context.upgrade.empty()) {
+        out.append("Connection: upgrade\r\n");
+        appendField(out, "Upgrade", context.upgrade);
+    } else if (!context.keepAlive) {
         out.append("Connection: close\r\n");
     } else if (context.clientVersion < 11) {
         out.append("Connection: keep-alive\r\n");

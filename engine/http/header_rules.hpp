@@ -49,11 +49,13 @@ struct UpstreamRequestContext {
     std::string_view clientSubject{};
     std::string_view extraLines{}; // complete header lines added by the gateway (identity headers)
     const policy::HeaderEditPass* edits = nullptr; // the route's request_headers, if any
+    std::string_view upgrade{}; // protocols to switch to (engine/http/upgrade.hpp), empty for none
 };
 
 // Writes the request line and header for the upstream into `out` (cleared first):
 // hop-by-hop fields and those named in Connection are removed, framing is re-declared,
-// X-Forwarded-For/Proto/Host, Via and the request id are added. Always HTTP/1.1 keep-alive.
+// X-Forwarded-For/Proto/Host, Via and the request id are added. Always HTTP/1.1 keep-alive,
+// unless the context carries an upgrade: then Connection: upgrade with that Upgrade value.
 void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestContext& context,
                               const HeaderPolicy& policy, std::string& out);
 
@@ -66,6 +68,7 @@ struct DownstreamResponseContext {
     bool passContentLength = false; // bodiless response to HEAD/304: keep the backend's length
     std::string_view extraLines;    // complete header lines added by the gateway (Set-Cookie ...)
     const policy::HeaderEditPass* edits = nullptr; // the route's response edits, if any
+    std::string_view upgrade{};     // a 101's Upgrade value: Connection: upgrade instead of keep-alive
 };
 
 // Writes the status line and header for the client into `out` (cleared first), applying the same

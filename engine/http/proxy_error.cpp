@@ -10,7 +10,7 @@ namespace gaetwae::engine::http {
 namespace {
 
 // Indexed by ProxyError.
-constexpr std::array<ErrorInfo, 23> kErrors{{
+constexpr std::array<ErrorInfo, 24> kErrors{{
     {400, "Bad Request", "bad_request", "the request is malformed"},
     {414, "URI Too Long", "uri_too_long", "the request target exceeds the configured limit"},
     {431, "Request Header Fields Too Large", "headers_too_large", "the request header exceeds the configured limits"},
@@ -35,6 +35,7 @@ constexpr std::array<ErrorInfo, 23> kErrors{{
     {401, "Unauthorized", "unauthorized", "valid credentials are required"},
     {403, "Forbidden", "forbidden", "these credentials may not use this route"},
     {403, "Forbidden", "cors_rejected", "the cross-origin request is not allowed by the route's CORS policy"},
+    {503, "Service Unavailable", "shutting_down", "the gateway is shutting down and opens no new tunnels"},
 }};
 
 } // namespace

@@ -37,6 +37,7 @@ enum class ProxyError {
     Unauthorized,           // 401 missing or invalid credentials on a route with auth (policy/authenticator.hpp)
     Forbidden,              // 403 authenticated, but not allowed on the route
     CorsRejected,           // 403 a CORS preflight from an origin, method or header the route does not allow
+    ShuttingDown,           // 503 an upgrade request while draining: a tunnel would outlive the drain
 };
 
 struct ErrorInfo {

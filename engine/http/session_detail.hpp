@@ -80,6 +80,8 @@ struct DownstreamSession::Exchange {
     std::uint64_t bytesOut = 0;
     session_detail::Clock::time_point upstreamStart{};
     double upstreamMs = -1;
+    // When a 101 was relayed: the latency histograms measure up to here, not the tunnel's life.
+    session_detail::Clock::time_point switchedAt{};
     int routeIndex = -1; // into the routing's stats blocks
     int poolIndex = -1;
     int instanceIndex = -1;

@@ -160,6 +160,27 @@ std::string renderPrometheus(const Cumulative& c, const PrometheusState& state) 
         }
     }
 
+    header(out, "proxy_tunnels_open", "gauge", "Upgraded connections (WebSocket ...) open, by route.");
+    for (const auto& tunnel : state.tunnels) {
+        fmt::format_to(std::back_inserter(out), "proxy_tunnels_open{{route=\"{}\"}} {}\n", escapeLabel(tunnel.route),
+                       tunnel.open);
+    }
+    header(out, "proxy_tunnels_total", "counter", "Upgraded connections established, by route.");
+    for (const auto& tunnel : state.tunnels) {
+        fmt::format_to(std::back_inserter(out), "proxy_tunnels_total{{route=\"{}\"}} {}\n", escapeLabel(tunnel.route),
+                       tunnel.total);
+    }
+    header(out, "proxy_tunnel_bytes_received_total", "counter", "Bytes clients sent through tunnels, by route.");
+    for (const auto& tunnel : state.tunnels) {
+        fmt::format_to(std::back_inserter(out), "proxy_tunnel_bytes_received_total{{route=\"{}\"}} {}\n",
+                       escapeLabel(tunnel.route), tunnel.bytesFromClient);
+    }
+    header(out, "proxy_tunnel_bytes_sent_total", "counter", "Bytes tunnels sent to clients, by route.");
+    for (const auto& tunnel : state.tunnels) {
+        fmt::format_to(std::back_inserter(out), "proxy_tunnel_bytes_sent_total{{route=\"{}\"}} {}\n",
+                       escapeLabel(tunnel.route), tunnel.bytesToClient);
+    }
+
     header(out, "proxy_active_requests", "gauge", "Requests in flight, by pool.");
     for (const auto& [pool, n] : state.poolActiveRequests) {
         fmt::format_to(std::back_inserter(out), "proxy_active_requests{{service=\"{}\"}} {}\n", escapeLabel(pool), n);

@@ -37,6 +37,14 @@ struct PrometheusState {
         std::array<std::uint64_t, 3> fallbacks{}; // requests decided by on_error: allow, deny, local
     };
     std::optional<Redis> redis; // with a redis: section only
+    struct Tunnel {
+        std::string route;
+        std::int64_t open = 0;
+        std::uint64_t total = 0;
+        std::uint64_t bytesFromClient = 0;
+        std::uint64_t bytesToClient = 0;
+    };
+    std::vector<Tunnel> tunnels;
     std::map<std::string, std::uint64_t> poolRetries;
     std::map<std::string, std::int64_t> poolActiveRequests;
     std::int64_t activeConnections = 0;
@@ -61,6 +69,9 @@ struct PrometheusState {
 //   proxy_retry_attempts_total{service}                         counter
 //   proxy_load_balancer_errors_total{service,type}              counter ("" service: not routed)
 //   proxy_rate_limited_total{route,limit,key,dry_run}           counter (refused, or would be in dry run)
+//   proxy_tunnels_open{route}                                   gauge (upgraded connections, e.g. WebSocket)
+//   proxy_tunnels_total{route}                                  counter
+//   proxy_tunnel_bytes_received_total{route}, proxy_tunnel_bytes_sent_total{route}  counters (from/to clients)
 //   proxy_active_requests{service}, proxy_active_connections, proxy_config_version  gauges
 //   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
 //   proxy_connections_refused_total{reason="per_ip_limit"}                          counter

@@ -26,14 +26,14 @@ private:
 
 // The error codes counted per route, pool and instance: the gateway's own answers
 // (proxy_error.hpp) and failures after a response started.
-inline constexpr std::array<std::string_view, 27> kErrorCodes{
+inline constexpr std::array<std::string_view, 28> kErrorCodes{
     "bad_request",          "uri_too_long",          "headers_too_large",        "body_too_large",
     "header_timeout",       "body_timeout",          "expectation_failed",       "method_not_allowed",
     "no_route",             "no_healthy_instance",   "circuit_open",             "pool_overloaded",
     "upstream_connect_failed", "upstream_connect_timeout", "upstream_reset",     "upstream_protocol_error",
     "upstream_timeout",     "upstream_reset_mid_body", "upstream_timeout_mid_body", "client_gone",
     "rate_limited",         "upstream_tls_failed",   "quota_exceeded",           "rate_limit_unavailable",
-    "unauthorized",         "forbidden",             "cors_rejected",
+    "unauthorized",         "forbidden",             "cors_rejected",            "shutting_down",
 };
 std::size_t errorIndex(std::string_view code); // kErrorCodes.size() when unknown
 

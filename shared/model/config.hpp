@@ -124,6 +124,11 @@ struct RouteConfig {
     std::optional<Duration> upstreamConnectTimeout;
     std::optional<Duration> upstreamResponseTimeout;
     std::optional<std::uint64_t> maxBodyBytes;
+    // Upgrade protocols tunnelled to the instance (RFC 9110 7.8), compared without case and
+    // without a "/version" suffix. Others, and h2c always, are stripped: the request is served
+    // as plain HTTP/1.1. Empty: no upgrades on this route.
+    std::vector<std::string> upgrade{"websocket"};
+    Duration tunnelIdle{0}; // this route's tunnels close after this long without a byte; 0: timeouts.tunnel_idle
     nlohmann::json extra = nlohmann::json::object();
 
     bool operator==(const RouteConfig&) const = default;
@@ -164,7 +169,8 @@ struct TimeoutsConfig {
     Duration upstreamConnect = 5s;  // (504)
     Duration upstreamResponse = 60s; // longest silence waiting for or reading a response (504)
     Duration upstreamIdle = 30s;    // pooled idle upstream connection closed after
-    Duration drain = 30s;           // graceful shutdown waits this long for in-flight requests
+    Duration drain = 30s;           // graceful shutdown waits this long for in-flight requests and open tunnels
+    Duration tunnelIdle = 1h;       // an upgraded connection (WebSocket) with no bytes either way is closed
 
     bool operator==(const TimeoutsConfig&) const = default;
 };

@@ -48,6 +48,7 @@ void decodeTimeouts(ObjectReader& parent, TimeoutsConfig& t) {
     r.readDuration("upstream_response", t.upstreamResponse, 1ms, kMaxTimeout);
     r.readDuration("upstream_idle", t.upstreamIdle, 1ms, kMaxTimeout);
     r.readDuration("drain", t.drain, 0ms, kMaxTimeout);
+    r.readDuration("tunnel_idle", t.tunnelIdle, 1ms, kMaxTimeout);
     r.finish();
 }
 
@@ -190,6 +191,8 @@ RouteConfig decodeRoute(const nlohmann::json& value, const std::string& pointer,
     r.readObject("auth", [&](ObjectReader& a) { decodeRouteAuth(a, route.auth.emplace(), unknownKeys); });
     decodeRouteTransforms(r, route);
     decodeRouteRules(r, route);
+    r.readStringList("upgrade", route.upgrade);
+    r.readDuration("tunnel_idle", route.tunnelIdle, 0ms, kMaxTimeout);
     route.extra = r.finishKeepingExtensions();
     return route;
 }
@@ -294,6 +297,12 @@ nlohmann::json encodeRoute(const RouteConfig& route) {
     }
     encodeRouteTransforms(route, out);
     encodeRouteRules(route, out);
+    if (route.upgrade != RouteConfig().upgrade) {
+        out["upgrade"] = route.upgrade;
+    }
+    if (route.tunnelIdle.count() > 0) {
+        out["tunnel_idle"] = formatDuration(route.tunnelIdle);
+    }
     return withExtra(std::move(out), route.extra);
 }
 
@@ -327,7 +336,8 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
                        {"upstream_connect", formatDuration(t.upstreamConnect)},
                        {"upstream_response", formatDuration(t.upstreamResponse)},
                        {"upstream_idle", formatDuration(t.upstreamIdle)},
-                       {"drain", formatDuration(t.drain)}};
+                       {"drain", formatDuration(t.drain)},
+                       {"tunnel_idle", formatDuration(t.tunnelIdle)}};
     const auto& h = config.headers;
     out["headers"] = {{"via", h.via},
                       {"request_id_header", h.requestIdHeader},

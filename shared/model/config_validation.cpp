@@ -7,6 +7,8 @@
 #include "shared/model/transform_codec.hpp"
 #include "shared/model/route_rules_codec.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <string>
@@ -14,6 +16,12 @@
 namespace gaetwae::model {
 
 namespace {
+
+// HTTP/2 over cleartext: a different protocol on the same connection, never tunnelled.
+bool isH2c(std::string_view protocol) {
+    return std::ranges::equal(protocol, std::string_view("h2c"),
+                              [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
 
 // A host name, or a wildcard as a whole first or last label: "*.example.com", "api.*".
 bool isValidHostPattern(std::string_view host) {
@@ -134,6 +142,15 @@ void validateRoutes(const GatewayConfig& config, Diagnostics& d) {
         }
         if (route.stripPrefix && !route.rewritePrefix.empty()) {
             d.error(pointer + "/rewrite_prefix", "use either strip_prefix or rewrite_prefix, not both");
+        }
+        for (std::size_t u = 0; u < route.upgrade.size(); ++u) {
+            const auto& protocol = route.upgrade[u];
+            if (!isToken(protocol)) {
+                d.error(childPointer(pointer + "/upgrade", u), "'" + protocol + "' is not an upgrade protocol name");
+            } else if (isH2c(protocol)) {
+                d.error(childPointer(pointer + "/upgrade", u),
+                        "h2c is never tunnelled (the gateway speaks HTTP/1.1 to instances)");
+            }
         }
         validateRouteRules(route, pointer, d);
     }

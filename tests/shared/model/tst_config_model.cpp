@@ -238,6 +238,41 @@ private slots:
         QVERIFY2(hasDiagnostic(invalid, "/pools/0/tls/key", "both cert and key"), qPrintable(dump(invalid)));
     }
 
+    void upgradesRoundTripAndAreValidated() {
+        auto document = validDocument();
+        Diagnostics d;
+        auto config = decodeGatewayConfig(document, d);
+        QVERIFY2(d.empty(), qPrintable(dump(d)));
+        QCOMPARE(config.routes[0].upgrade, std::vector<std::string>{"websocket"}); // the default
+        QCOMPARE(config.timeouts.tunnelIdle, Duration(1h));
+        QVERIFY(!encodeRoute(config.routes[0]).contains("upgrade")); // defaults stay implicit
+
+        document["routes"][0]["upgrade"] = nlohmann::json::array();
+        document["routes"][0]["tunnel_idle"] = "2m";
+        document["timeouts"]["tunnel_idle"] = "90s";
+        Diagnostics none;
+        config = decodeGatewayConfig(document, none);
+        QVERIFY2(none.empty(), qPrintable(dump(none)));
+        QVERIFY(config.routes[0].upgrade.empty());
+        QCOMPARE(config.timeouts.tunnelIdle, Duration(90s));
+        QCOMPARE(config.routes[0].tunnelIdle, Duration(2min));
+        Diagnostics again;
+        QVERIFY(decodeGatewayConfig(encodeGatewayConfig(config), again) == config);
+        QVERIFY2(again.empty(), qPrintable(dump(again)));
+
+        document["routes"][0]["upgrade"] = nlohmann::json::parse(R"(["websocket", "H2C", "bad name"])");
+        document["timeouts"]["tunnel_idle"] = "0s";
+        Diagnostics badIdle;
+        decodeGatewayConfig(document, badIdle);
+        QVERIFY2(hasDiagnostic(badIdle, "/timeouts/tunnel_idle", ""), qPrintable(dump(badIdle)));
+        document["timeouts"]["tunnel_idle"] = "5m";
+        Diagnostics bad;
+        decodeGatewayConfig(document, bad);
+        QVERIFY2(hasDiagnostic(bad, "/routes/0/upgrade/1", "h2c is never tunnelled"), qPrintable(dump(bad)));
+        QVERIFY2(hasDiagnostic(bad, "/routes/0/upgrade/2", "not an upgrade protocol name"), qPrintable(dump(bad)));
+        QCOMPARE(bad.items().size(), std::size_t(2));
+    }
+
     void distributedLimitsAndQuotasRoundTripAndAreValidated() {
         auto document = validDocument();
         document["routes"][0]["rate_limit"] = nlohmann::json::parse(
