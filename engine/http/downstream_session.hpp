@@ -181,7 +181,7 @@ private:
                       Exchange& x);
     // One direction of a tunnel: `pending` first, then everything `from` sends; at its end of
     // stream the write side of `to` is shut down (half-close), on an error both sockets close.
-    Task<void> pipe(Socket& from, Socket& to, ByteBuffer& pending, std::atomic<std::uint64_t>& counter,
+    Task<void> pipe(net::Stream& from, net::Stream& to, ByteBuffer& pending, std::atomic<std::uint64_t>& counter,
                     std::uint64_t& moved, bool& failed);
     Task<bool> readBodyToBuffer(std::uint64_t length, const net::WorkerRouting& routing, Exchange& x,
                                 bool& sentContinue);

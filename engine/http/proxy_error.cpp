@@ -10,7 +10,7 @@ namespace gaetwae::engine::http {
 namespace {
 
 // Indexed by ProxyError.
-constexpr std::array<ErrorInfo, 24> kErrors{{
+constexpr std::array<ErrorInfo, 25> kErrors{{
     {400, "Bad Request", "bad_request", "the request is malformed"},
     {414, "URI Too Long", "uri_too_long", "the request target exceeds the configured limit"},
     {431, "Request Header Fields Too Large", "headers_too_large", "the request header exceeds the configured limits"},

@@ -28,11 +28,17 @@ private:
     TunnelCounters& m_counters;
 };
 
-// Passes an end of stream on: the peer reads EOF while its own direction stays open. The one
-// stream operation of a tunnel beyond read, write and close (a TLS stream sends close_notify).
-void shutdownSend(Socket& socket) {
+// Passes an end of stream on: the peer reads EOF while its own direction stays open. TLS has no
+// such half-close (close_notify ends the peer's whole session, and waiting for the peer's own
+// would race the other direction's read), so a TLS side is closed instead: the tunnel ends once
+// either end finished sending, which is how WebSocket ends anyway (close frames first).
+void shutdownSend(net::Stream& stream) {
     error_code ignored;
-    socket.shutdown(Socket::shutdown_send, ignored);
+    if (stream.tls()) {
+        stream.close(ignored);
+        return;
+    }
+    stream.shutdown(Socket::shutdown_send, ignored);
 }
 
 } // namespace
@@ -61,7 +67,7 @@ Task<void> DownstreamSession::switchProtocols(UpstreamConnection& connection,
     log(routing, x); // one access log line per tunnel, when it ends: duration and bytes both ways
 }
 
-Task<void> DownstreamSession::pipe(Socket& from, Socket& to, ByteBuffer& pending,
+Task<void> DownstreamSession::pipe(net::Stream& from, net::Stream& to, ByteBuffer& pending,
                                    std::atomic<std::uint64_t>& counter, std::uint64_t& moved, bool& failed) {
     // One bounded buffer per direction, read then written in full before the next read: a slow
     // receiver stops this direction's reads (back-pressure) instead of growing a queue.
