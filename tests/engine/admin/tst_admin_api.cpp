@@ -694,23 +694,31 @@ private slots:
         QCOMPARE(route.latency.count(), routed);
         QCOMPARE(route.upstream.count(), routed);
 
-        // Percentiles from the merged histogram against the test's own measurements: the same
-        // bucket or the next (the client also sees loopback and scheduling time).
+        // Percentiles from the merged histogram lie between two bounds that hold however busy the
+        // machine is: every request took at least the delay the backend was asked for (known
+        // exactly), and at most what the test's clients measured around it (they also see loopback
+        // and scheduling time); one bucket of slack for the percentile's position in its bucket.
         std::vector<std::uint64_t> ours;
         for (const auto& l : latencies) {
             ours.insert(ours.end(), l.begin(), l.end());
         }
         std::sort(ours.begin(), ours.end());
+        std::vector<std::uint64_t> asked;
+        for (int n = 0; n < kThreads * kPerThread; ++n) {
+            asked.push_back(static_cast<std::uint64_t>(20 + n * 7 % 41) * 1000);
+        }
+        std::sort(asked.begin(), asked.end());
         for (const double q : {0.5, 0.9, 0.99, 1.0}) {
             const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ours.size())));
-            const auto reference = protocol::LatencyHistogram::bucketOf(ours[rank - 1]);
+            const auto upper = protocol::LatencyHistogram::bucketOf(ours[rank - 1]);
+            const auto lower = protocol::LatencyHistogram::bucketOf(asked[rank - 1]);
             const auto measured = protocol::LatencyHistogram::bucketOf(route.latency.percentile(q) - 1);
             const auto upstream = protocol::LatencyHistogram::bucketOf(route.upstream.percentile(q) - 1);
-            qInfo("p%g: ours %llu us (bucket %zu), engine bucket %zu, upstream bucket %zu", q * 100,
-                  static_cast<unsigned long long>(ours[rank - 1]), reference, measured, upstream);
-            QVERIFY2(measured + 1 >= reference && measured <= reference + 1,
-                     qPrintable(QString("p%1: bucket %2 vs %3").arg(q * 100).arg(measured).arg(reference)));
-            QVERIFY(upstream <= measured);
+            qInfo("p%g: asked bucket %zu, ours %llu us (bucket %zu), engine bucket %zu, upstream bucket %zu", q * 100,
+                  lower, static_cast<unsigned long long>(ours[rank - 1]), upper, measured, upstream);
+            QVERIFY2(measured + 1 >= lower && measured <= upper + 1,
+                     qPrintable(QString("p%1: engine bucket %2 outside [%3, %4]").arg(q * 100).arg(measured).arg(lower).arg(upper)));
+            QVERIFY(upstream + 1 >= lower && upstream <= measured);
         }
 
         // The live notifications carried the same totals as the history.
@@ -733,11 +741,23 @@ private slots:
         for (int i = 0; i < 3; ++i) {
             QCOMPARE(fetch(gateway.port(), "/elsewhere")->status, 404);
         }
-        const auto response = getWithToken(gateway.adminPort(), "/metrics", token);
-        QVERIFY(response);
+        // A request is counted once its response is written, which can be just after the client
+        // has read it: scrape until the last of the 13 is in (or the deadline passes).
+        std::optional<Response> response;
+        PromParse parsed;
+        const auto settled = [&parsed] {
+            const auto* unrouted = parsed.sample("proxy_load_balancer_errors_total", {{"service", ""}, {"type", "no_route"}});
+            const auto* count = parsed.sample("proxy_request_duration_seconds_count", {{"service", "p"}});
+            return unrouted != nullptr && unrouted->value >= 3.0 && count != nullptr && count->value >= 10.0;
+        };
+        for (const auto deadline = std::chrono::steady_clock::now() + 5s;
+             !settled() && std::chrono::steady_clock::now() < deadline;) {
+            response = getWithToken(gateway.adminPort(), "/metrics", token);
+            QVERIFY(response);
+            parsed = parsePrometheusText(response->body);
+        }
         QCOMPARE(response->status, 200);
         QVERIFY(response->header("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
-        const auto parsed = parsePrometheusText(response->body);
         std::string errors;
         for (const auto& e : parsed.errors) {
             errors += e + "\n";
