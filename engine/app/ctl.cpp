@@ -5,6 +5,7 @@
 #include "engine/config/config_loader.hpp"
 #include "shared/loadtest/schedule.hpp"
 #include "shared/model/config_codec.hpp"
+#include "shared/model/route_summary.hpp"
 #include "shared/model/units.hpp"
 #include "shared/protocol/admin_messages.hpp"
 
@@ -397,12 +398,8 @@ private:
             return text.empty() ? std::string("*") : text;
         };
         for (const auto& route : routes->routes) {
-            // nginx notation: "=/exact", "~regex", or the prefix.
-            const std::string path = !route.match.pathExact.empty()    ? "=" + route.match.pathExact
-                                      : !route.match.pathRegex.empty() ? "~" + route.match.pathRegex
-                                                                       : route.match.pathPrefix;
-            rows.push_back({route.name, join(route.match.hosts), path, join(route.match.methods),
-                            route.redirect ? "redirect " + route.redirect->to : route.pool});
+            rows.push_back({route.name, join(route.match.hosts), model::describePath(route.match),
+                            join(route.match.methods), model::describeDestination(route)});
         }
         printTable(rows, "");
         return 0;

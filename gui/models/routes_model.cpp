@@ -2,6 +2,7 @@
 
 #include "gui/client/engine_session.hpp"
 #include "gui/models/traffic_cells.hpp"
+#include "shared/model/route_summary.hpp"
 
 #include <QStringList>
 
@@ -67,14 +68,26 @@ QVariant RoutesModel::data(const QModelIndex& index, int role) const {
     switch (index.column()) {
     case Name: return QString::fromStdString(route.name);
     case Match:
-        return QStringLiteral("%1 %2%3 (%4)")
-            .arg(join(route.match.hosts, QStringLiteral("any host")), QString::fromStdString(route.match.pathPrefix),
-                 QStringLiteral("*"), join(route.match.methods, QStringLiteral("any method")));
-    case Pool: return QString::fromStdString(route.pool);
+        return QStringLiteral("%1 %2%3 (%4)%5")
+            .arg(join(route.match.hosts, QStringLiteral("any host")),
+                 QString::fromStdString(model::describePath(route.match)),
+                 route.match.pathExact.empty() && route.match.pathRegex.empty() ? QStringLiteral("*") : QString(),
+                 join(route.match.methods, QStringLiteral("any method")),
+                 route.match.headers.empty() && route.match.query.empty()
+                     ? QString()
+                     : QStringLiteral(" +%1 header/query conditions")
+                           .arg(route.match.headers.size() + route.match.query.size()));
+    case Pool: return QString::fromStdString(model::describeDestination(route));
     case Rewrite:
         if (!route.rewritePrefix.empty()) {
             return QStringLiteral("%1 → %2").arg(QString::fromStdString(route.match.pathPrefix),
                                                 QString::fromStdString(route.rewritePrefix));
+        }
+        if (route.rewrite) {
+            return QStringLiteral("%1 → %2").arg(QString::fromStdString(
+                                                     route.rewrite->regex.empty() ? model::describePath(route.match)
+                                                                                  : "~" + route.rewrite->regex),
+                                                 QString::fromStdString(route.rewrite->replacement));
         }
         return route.stripPrefix ? QStringLiteral("strip prefix") : QString();
     case RequestsPerSecond: return cells.requestsPerSecond();
