@@ -25,7 +25,7 @@ EventsPage::EventsPage(EventsModel& events, QWidget* parent) : QWidget(parent) {
     auto* bar = new QHBoxLayout;
     bar->addWidget(text, 1);
     std::vector<QCheckBox*> boxes;
-    for (const char* kind : {"health", "breaker", "ejection", "drain", "config", "decision"}) {
+    for (const char* kind : {"health", "breaker", "ejection", "drain", "config", "decision", "capture", "redis"}) {
         auto* box = new QCheckBox(QString::fromLatin1(kind));
         boxes.push_back(box);
         bar->addWidget(box);
