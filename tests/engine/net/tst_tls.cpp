@@ -24,6 +24,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -256,12 +258,142 @@ public:
         return reply;
     }
 
+    // Raw bytes, for a tunnel after a 101.
+    bool write(const std::string& data) {
+        return m_connected && SSL_write(m_ssl, data.data(), static_cast<int>(data.size())) == static_cast<int>(data.size());
+    }
+    // Reads until `delimiter` has arrived and returns everything up to and including it; bytes
+    // behind it stay for the next read. Empty when the connection ended or stalled first.
+    std::string readUntil(const std::string& delimiter) {
+        std::size_t at = 0;
+        while ((at = m_pending.find(delimiter)) == std::string::npos) {
+            if (!fill()) {
+                return {};
+            }
+        }
+        std::string out = m_pending.substr(0, at + delimiter.size());
+        m_pending.erase(0, at + delimiter.size());
+        return out;
+    }
+    std::string readExactly(std::size_t size) {
+        while (m_pending.size() < size) {
+            if (!fill()) {
+                return {};
+            }
+        }
+        std::string out = m_pending.substr(0, size);
+        m_pending.erase(0, size);
+        return out;
+    }
+    // Sends close_notify: this side has finished sending.
+    void closeNotify() { SSL_shutdown(m_ssl); }
+    // True when the next read finds the connection ended by the peer (a close_notify or the TCP
+    // connection closed), false when data arrived or the read deadline (10 s) passed.
+    bool readsEnd() {
+        std::array<char, 4096> buffer{};
+        const int n = SSL_read(m_ssl, buffer.data(), static_cast<int>(buffer.size()));
+        if (n > 0) {
+            return false;
+        }
+        const int error = SSL_get_error(m_ssl, n);
+        const bool timedOut = error == SSL_ERROR_WANT_READ || (error == SSL_ERROR_SYSCALL && errno == EAGAIN);
+        ERR_clear_error();
+        return !timedOut;
+    }
+
 private:
+    bool fill() {
+        std::array<char, 16 * 1024> buffer{};
+        const int n = SSL_read(m_ssl, buffer.data(), static_cast<int>(buffer.size()));
+        if (n <= 0) {
+            ERR_clear_error();
+            return false;
+        }
+        m_pending.append(buffer.data(), static_cast<std::size_t>(n));
+        return true;
+    }
+
     SSL_CTX* m_ctx = nullptr;
     SSL* m_ssl = nullptr;
     int m_fd = -1;
     bool m_connected = false;
     std::string m_error;
+    std::string m_pending; // read but not yet returned by readUntil/readExactly
+};
+
+// ---------------------------------------------------------------- a plain upgrade backend
+
+// Accepts one connection on 127.0.0.1 (port 0), answers its request head with a 101 to
+// WebSocket and then echoes every byte until the gateway ends its side; then it closes too.
+class UpgradeEchoBackend {
+public:
+    UpgradeEchoBackend() {
+        m_listen = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(m_listen, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+        ::listen(m_listen, 4);
+        socklen_t length = sizeof(address);
+        ::getsockname(m_listen, reinterpret_cast<sockaddr*>(&address), &length);
+        m_port = ntohs(address.sin_port);
+        m_thread = std::thread([this] { serve(); });
+    }
+    ~UpgradeEchoBackend() {
+        ::shutdown(m_listen, SHUT_RDWR); // wakes accept() if nobody came
+        m_thread.join();
+        ::close(m_listen);
+    }
+    std::string address() const { return "127.0.0.1:" + std::to_string(m_port); }
+    std::uint64_t echoed() const { return m_echoed.load(); }
+    bool sawEnd() const { return m_sawEnd.load(); }
+
+private:
+    void serve() {
+        const int fd = ::accept(m_listen, nullptr, nullptr);
+        if (fd < 0) {
+            return;
+        }
+        timeval timeout{10, 0}; // bounded: a gateway that never ends the tunnel fails the test
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+        std::string head;
+        std::array<char, 16 * 1024> buffer{};
+        while (head.find("\r\n\r\n") == std::string::npos) {
+            const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
+            if (n <= 0) {
+                ::close(fd);
+                return;
+            }
+            head.append(buffer.data(), static_cast<std::size_t>(n));
+        }
+        const std::string switching =
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        ::send(fd, switching.data(), switching.size(), MSG_NOSIGNAL);
+        std::string rest = head.substr(head.find("\r\n\r\n") + 4);
+        if (!rest.empty()) {
+            ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+            m_echoed += rest.size();
+        }
+        for (;;) {
+            const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
+            if (n == 0) {
+                m_sawEnd = true;
+                break;
+            }
+            if (n < 0) {
+                break;
+            }
+            ::send(fd, buffer.data(), static_cast<std::size_t>(n), MSG_NOSIGNAL);
+            m_echoed += static_cast<std::uint64_t>(n);
+        }
+        ::close(fd);
+    }
+
+    int m_listen = -1;
+    std::uint16_t m_port = 0;
+    std::thread m_thread;
+    std::atomic<std::uint64_t> m_echoed{0};
+    std::atomic<bool> m_sawEnd{false};
 };
 
 // ---------------------------------------------------------------- a TLS backend
@@ -454,6 +586,34 @@ private slots:
         QVERIFY(backend.waitForRequests(2, 5s));
         QCOMPARE(backend.received().front().header("X-Forwarded-Proto"), std::string("https"));
         QCOMPARE(backend.received().front().target, std::string("/hello"));
+    }
+
+    void upgradeTunnelsOverTls() {
+        // wss: an upgrade through a TLS listener tunnels raw bytes both ways after the 101, and
+        // the client's close_notify ends the tunnel at the backend, whose close then ends the
+        // client's side (TLS has no half-close the gateway could pass on).
+        UpgradeEchoBackend backend;
+        TestGateway gateway(yamlOf(certificateLines({&m_gateway}), backend.address()));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        TlsClient client(gateway.port(), {"gw.test"});
+        QVERIFY2(client.connected(), client.error().c_str());
+        QVERIFY(client.write("GET /chat HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        const std::string head = client.readUntil("\r\n\r\n");
+        QVERIFY2(head.rfind("HTTP/1.1 101 ", 0) == 0, head.c_str());
+        std::string payload(64 * 1024, '\0'); // written whole before reading: well within the loopback buffers
+        for (std::size_t i = 0; i < payload.size(); ++i) {
+            payload[i] = static_cast<char>('a' + i * 7 % 26);
+        }
+        QVERIFY(client.write("hello"));
+        QCOMPARE(client.readExactly(5), std::string("hello"));
+        QVERIFY(client.write(payload));
+        QVERIFY(client.readExactly(payload.size()) == payload);
+        QCOMPARE(backend.echoed(), std::uint64_t(5 + payload.size()));
+
+        client.closeNotify();
+        QTRY_VERIFY_WITH_TIMEOUT(backend.sawEnd(), 10000);
+        QVERIFY(client.readsEnd());
     }
 
     void accessLogShowsTheTlsVersion() {
