@@ -31,28 +31,10 @@ int hexDigit(char c) {
     return -1;
 }
 
-// A YAML mapping of strings to strings (identity_headers, claims, consumer headers), in the
-// document's key order as the JSON object keeps it.
-void readStringMap(ObjectReader& r, std::string_view key,
-                   std::vector<std::pair<std::string, std::string>>& out) {
-    const nlohmann::json* value = r.member(key);
-    if (value == nullptr) {
-        return;
-    }
-    if (!value->is_object()) {
-        r.diagnostics().error(r.pointerOf(key), "expected a mapping of names to strings, got " +
-                                                    std::string(describeJsonType(*value)));
-        return;
-    }
-    out.clear();
-    for (const auto& [name, item] : value->items()) {
-        if (!item.is_string()) {
-            r.diagnostics().error(childPointer(r.pointerOf(key), name),
-                                  "expected a string, got " + std::string(describeJsonType(item)));
-            continue;
-        }
-        out.emplace_back(name, item.get<std::string>());
-    }
+// identity_headers, claims and consumer headers: mappings of strings to strings, in the
+// document's key order.
+void readStringMap(ObjectReader& r, std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+    r.readStringMap(key, out, "a mapping of names to strings");
 }
 
 // "issuer: a" or "issuer: [a, b]".

@@ -260,6 +260,28 @@ bool ObjectReader::readStringList(std::string_view key, std::vector<std::string>
     return ok;
 }
 
+void ObjectReader::readStringMap(std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
+                                 std::string_view expected) {
+    const nlohmann::json* value = member(key);
+    if (value == nullptr) {
+        return;
+    }
+    if (!value->is_object()) {
+        m_diagnostics.error(pointerOf(key), "expected " + std::string(expected) + ", got " +
+                                                std::string(describeJsonType(*value)));
+        return;
+    }
+    out.clear();
+    for (const auto& [name, item] : value->items()) {
+        if (!item.is_string()) {
+            m_diagnostics.error(childPointer(pointerOf(key), name),
+                                "expected a string, got " + std::string(describeJsonType(item)));
+            continue;
+        }
+        out.emplace_back(name, item.get<std::string>());
+    }
+}
+
 bool isExtensionKey(std::string_view key) {
     return key.size() > 2 && key.substr(0, 2) == "x-";
 }

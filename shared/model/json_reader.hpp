@@ -53,6 +53,11 @@ public:
     bool readDuration(std::string_view key, Duration& out, Duration min, Duration max);
     bool readSize(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
     bool readStringList(std::string_view key, std::vector<std::string>& out);
+    // An object of names to strings, in the document's key order; `expected` names it in the
+    // error for a non-object ("a mapping of header names to values"). Non-string values are
+    // reported and left out.
+    void readStringMap(std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
+                       std::string_view expected);
 
     template <class Int>
     bool readUnsigned(std::string_view key, Int& out, Int min = 0, Int max = std::numeric_limits<Int>::max(),

@@ -10,26 +10,8 @@ namespace gaetwae::model {
 namespace {
 
 // {Name: value, ...}: each value must be a string.
-void readHeaderMap(ObjectReader& r, std::string_view key,
-                   std::vector<std::pair<std::string, std::string>>& out) {
-    const nlohmann::json* value = r.member(key);
-    if (value == nullptr) {
-        return;
-    }
-    if (!value->is_object()) {
-        r.diagnostics().error(r.pointerOf(key), "expected a mapping of header names to values, got " +
-                                                    std::string(describeJsonType(*value)));
-        return;
-    }
-    out.clear();
-    for (const auto& [name, item] : value->items()) {
-        if (!item.is_string()) {
-            r.diagnostics().error(childPointer(r.pointerOf(key), name),
-                                  "expected a string, got " + std::string(describeJsonType(item)));
-            continue;
-        }
-        out.emplace_back(name, item.get<std::string>());
-    }
+void readHeaderMap(ObjectReader& r, std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+    r.readStringMap(key, out, "a mapping of header names to values");
 }
 
 void decodeHeaderEdits(ObjectReader& parent, std::string_view key, HeaderEditConfig& out) {
