@@ -30,15 +30,6 @@ auto strictness(const BucketDecision& d, bool enforcing) {
     return std::make_tuple(!d.allowed && enforcing, !d.allowed, -d.remaining, d.resetNs);
 }
 
-void appendLine(std::string& lines, std::string_view name, std::int64_t value) {
-    std::array<char, 24> digits{};
-    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-    lines.append(name);
-    lines.append(": ");
-    lines.append(digits.data(), end);
-    lines.append("\r\n");
-}
-
 } // namespace
 
 std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balancing::RequestKey& request,
@@ -111,17 +102,26 @@ RateLimitOutcome checkRateLimits(std::span<const RouteRateLimit> limits, const b
 }
 
 void appendRateLimitHeaders(const RateLimitOutcome& outcome, std::string& lines) {
-    appendLine(lines, "X-RateLimit-Limit", outcome.reported.limit);
-    appendLine(lines, "X-RateLimit-Remaining", outcome.reported.remaining);
-    appendLine(lines, "X-RateLimit-Reset", ceilSeconds(outcome.reported.resetNs));
+    appendHeaderLine(lines, "X-RateLimit-Limit", outcome.reported.limit);
+    appendHeaderLine(lines, "X-RateLimit-Remaining", outcome.reported.remaining);
+    appendHeaderLine(lines, "X-RateLimit-Reset", ceilSeconds(outcome.reported.resetNs));
     if (outcome.refused) {
-        appendLine(lines, "Retry-After", std::max<std::int64_t>(1, ceilSeconds(outcome.retryAfterNs)));
+        appendHeaderLine(lines, "Retry-After", std::max<std::int64_t>(1, ceilSeconds(outcome.retryAfterNs)));
     }
 }
 
 std::int64_t ceilSeconds(std::int64_t ns) {
     constexpr std::int64_t kSecond = 1'000'000'000;
     return ns <= 0 ? 0 : (ns + kSecond - 1) / kSecond;
+}
+
+void appendHeaderLine(std::string& lines, std::string_view name, std::int64_t value) {
+    std::array<char, 24> digits{};
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+    lines.append(name);
+    lines.append(": ");
+    lines.append(digits.data(), end);
+    lines.append("\r\n");
 }
 
 } // namespace gaetwae::engine::policy

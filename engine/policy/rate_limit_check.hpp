@@ -64,4 +64,7 @@ void appendRateLimitHeaders(const RateLimitOutcome& outcome, std::string& lines)
 // Nanoseconds as whole seconds, rounded up.
 std::int64_t ceilSeconds(std::int64_t ns);
 
+// Appends the header line "Name: value\r\n" (limit, quota and Retry-After fields).
+void appendHeaderLine(std::string& lines, std::string_view name, std::int64_t value);
+
 } // namespace gaetwae::engine::policy

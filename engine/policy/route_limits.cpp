@@ -71,15 +71,6 @@ std::string redisKey(std::string_view prefix, std::string_view kind, std::string
     return out;
 }
 
-void appendLine(std::string& lines, std::string_view name, std::int64_t value) {
-    std::array<char, 24> digits{};
-    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-    lines.append(name);
-    lines.append(": ");
-    lines.append(digits.data(), end);
-    lines.append("\r\n");
-}
-
 } // namespace
 
 LimitVerdict checkLocalLimits(const LimitRequest& r, std::string& scratch) {
@@ -205,11 +196,11 @@ void appendLimitHeaders(const LimitVerdict& verdict, std::string& lines) {
         appendRateLimitHeaders(verdict.rate, lines);
     }
     if (verdict.quotaReported) {
-        appendLine(lines, "X-Quota-Limit", verdict.quota.limit);
-        appendLine(lines, "X-Quota-Remaining", verdict.quota.remaining);
-        appendLine(lines, "X-Quota-Reset", ceilSeconds(verdict.quota.resetNs));
+        appendHeaderLine(lines, "X-Quota-Limit", verdict.quota.limit);
+        appendHeaderLine(lines, "X-Quota-Remaining", verdict.quota.remaining);
+        appendHeaderLine(lines, "X-Quota-Reset", ceilSeconds(verdict.quota.resetNs));
         if (verdict.refusal == LimitVerdict::Refusal::QuotaExceeded) {
-            appendLine(lines, "Retry-After", std::max<std::int64_t>(1, ceilSeconds(verdict.quota.resetNs)));
+            appendHeaderLine(lines, "Retry-After", std::max<std::int64_t>(1, ceilSeconds(verdict.quota.resetNs)));
         }
     }
 }
