@@ -251,10 +251,8 @@ Task<void> DownstreamSession::run() {
             }
             if (!p.error) {
                 const auto mode = routing->snapshot->limitModes[static_cast<std::size_t>(x.routeIndex)];
-                if (mode == policy::LimitMode::Local) {
-                    p.error = limitRate(*routing, p.target, x);
-                } else if (mode == policy::LimitMode::Shared) {
-                    p.error = co_await limitShared(*routing, p.target, x);
+                if (mode != policy::LimitMode::None) {
+                    p.error = co_await limit(*routing, p.target, mode, x);
                 }
                 p.close = p.error && m_unreadInput; // the body was not read: close rather than parse it as a request
             }
@@ -424,21 +422,11 @@ Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, Byte
     for (;;) {
         // Parse what is buffered; body pieces are views into `in`, valid until consume().
         m_sink.reset();
-        std::size_t parsed = 0;
-        while (!parser.is_done() && parsed < in.size()) {
-            const std::size_t n = parser.put(asio::const_buffer(in.data() + parsed, in.size() - parsed), ec);
-            if (ec == bhttp::error::need_more) {
-                ec = {};
-                break;
-            }
-            if (ec) {
-                co_return PumpResult::Protocol;
-            }
-            parsed += n;
-            if (n == 0) {
-                break; // the sink is full: write first
-            }
+        const std::optional<std::size_t> parsedNow = parseBuffered(parser, in);
+        if (!parsedNow) {
+            co_return PumpResult::Protocol;
         }
+        const std::size_t parsed = *parsedNow;
         moved += m_sink.bytes;
         if (limit != 0 && moved > limit) {
             co_return PumpResult::TooLarge;
@@ -450,10 +438,7 @@ Task<DownstreamSession::PumpResult> DownstreamSession::pump(Parser& parser, Byte
         }
         if (m_sink.bytes > 0) {
             if (chunkOut) {
-                auto [end, error] = std::to_chars(sizeLine.data(), sizeLine.data() + 16, m_sink.bytes, 16);
-                *end++ = '\r';
-                *end++ = '\n';
-                out.push(asio::const_buffer(sizeLine.data(), static_cast<std::size_t>(end - sizeLine.data())));
+                out.push(chunkSizeLine(sizeLine, m_sink.bytes));
             }
             for (std::size_t i = 0; i < m_sink.count; ++i) {
                 out.push(m_sink.pieces[i]);

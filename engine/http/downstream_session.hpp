@@ -39,6 +39,7 @@ struct AuthContext;
 class CorsPolicy;
 struct RouteTransforms;
 struct TransformVariables;
+enum class LimitMode : std::uint8_t;
 } // namespace gaetwae::engine::policy
 
 namespace gaetwae::engine::http {
@@ -124,10 +125,10 @@ private:
 
     Plan plan(const RequestParser& parser, const net::WorkerRouting& routing, Exchange& x);
     // Applies the route's rate limits and quotas (only called for a route that has some), all
-    // local (limitRate) or some through Redis (limitShared, session_limits.cpp): the error to
-    // answer when one refuses. Fills x.rateLimitLines either way.
-    std::optional<ProxyError> limitRate(const net::WorkerRouting& routing, const Target& target, Exchange& x);
-    Task<std::optional<ProxyError>> limitShared(const net::WorkerRouting& routing, const Target& target, Exchange& x);
+    // local or some through Redis (`mode`, session_limits.cpp): the error to answer when one
+    // refuses. Fills x.rateLimitLines either way.
+    Task<std::optional<ProxyError>> limit(const net::WorkerRouting& routing, const Target& target,
+                                          policy::LimitMode mode, Exchange& x);
     // Routes with auth (session_auth.cpp): authenticate() decides (false: p.error is set, 401 or
     // 403); applyAuth() then prepares the request for the backend (identity headers, stripping).
     bool authenticate(const policy::RouteAuth& auth, Plan& p, Exchange& x);

@@ -216,11 +216,7 @@ void writeUpstreamRequestHead(const RequestHead& request, const UpstreamRequestC
 void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamResponseContext& context,
                                  const HeaderPolicy& policy, std::string& out) {
     out.clear();
-    out.append("HTTP/1.1 ");
-    appendNumber(out, static_cast<std::uint64_t>(response.status));
-    out.push_back(' ');
-    out.append(response.reason());
-    out.append("\r\n");
+    appendStatusLine(out, static_cast<std::uint64_t>(response.status), response.reason());
 
     const ConnectionOptions connectionOptions(response.headers);
     const HeaderBlock& headers = response.headers;
@@ -271,6 +267,26 @@ void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamR
         out.append("Connection: close\r\n");
     } else if (context.clientVersion < 11) {
         out.append("Connection: keep-alive\r\n");
+    }
+    out.append("\r\n");
+}
+
+void appendStatusLine(std::string& out, std::uint64_t status, std::string_view reason) {
+    out.append("HTTP/1.1 ");
+    appendNumber(out, status);
+    out.push_back(' ');
+    out.append(reason);
+    out.append("\r\n");
+}
+
+void appendGatewayHeadEnd(std::string& out, const HeaderPolicy& policy, std::string_view requestId,
+                          std::string_view extraLines, bool close) {
+    if (!requestId.empty()) {
+        appendField(out, policy.requestIdHeader, requestId);
+    }
+    out.append(extraLines);
+    if (close) {
+        out.append("Connection: close\r\n");
     }
     out.append("\r\n");
 }

@@ -76,6 +76,15 @@ struct DownstreamResponseContext {
 void writeDownstreamResponseHead(const ResponseHead& response, const DownstreamResponseContext& context,
                                  const HeaderPolicy& policy, std::string& out);
 
+// "HTTP/1.1 <status> <reason>\r\n", appended to `out`.
+void appendStatusLine(std::string& out, std::uint64_t status, std::string_view reason);
+
+// The end of a head the gateway answers itself (errors, redirects, CORS preflights), appended to
+// `out`: the request id field (unless `requestId` is empty), `extraLines` (complete header lines),
+// "Connection: close" when `close`, and the blank line.
+void appendGatewayHeadEnd(std::string& out, const HeaderPolicy& policy, std::string_view requestId,
+                          std::string_view extraLines, bool close);
+
 // True when an incoming request id may be passed through: 1-128 visible ASCII characters that
 // cannot break a header or a log line.
 bool isAcceptableRequestId(std::string_view id);

@@ -113,24 +113,11 @@ void writeErrorResponse(ProxyError error, std::string_view requestId, std::strin
                            {"requestId", requestId}};
     const std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     out.clear();
-    out.append("HTTP/1.1 ");
-    out.append(std::to_string(info.status));
-    out.push_back(' ');
-    out.append(info.reason);
-    out.append("\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ");
+    appendStatusLine(out, static_cast<std::uint64_t>(info.status), info.reason);
+    out.append("Content-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ");
     out.append(std::to_string(text.size()));
     out.append("\r\n");
-    if (!requestId.empty()) {
-        out.append(policy.requestIdHeader);
-        out.append(": ");
-        out.append(requestId);
-        out.append("\r\n");
-    }
-    out.append(extraLines);
-    if (close) {
-        out.append("Connection: close\r\n");
-    }
-    out.append("\r\n");
+    appendGatewayHeadEnd(out, policy, requestId, extraLines, close);
     out.append(text);
 }
 

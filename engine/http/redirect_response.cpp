@@ -34,24 +34,11 @@ void writeRedirectResponse(std::uint16_t status, std::string_view location, std:
                            const HeaderPolicy& policy, bool close, std::string_view extraLines,
                            std::string& out) {
     out.clear();
-    out.append("HTTP/1.1 ");
-    out.append(std::to_string(status));
-    out.push_back(' ');
-    out.append(reasonPhrase(status));
-    out.append("\r\nLocation: ");
+    appendStatusLine(out, status, reasonPhrase(status));
+    out.append("Location: ");
     out.append(location);
     out.append("\r\nContent-Length: 0\r\n");
-    if (!requestId.empty()) {
-        out.append(policy.requestIdHeader);
-        out.append(": ");
-        out.append(requestId);
-        out.append("\r\n");
-    }
-    out.append(extraLines);
-    if (close) {
-        out.append("Connection: close\r\n");
-    }
-    out.append("\r\n");
+    appendGatewayHeadEnd(out, policy, requestId, extraLines, close);
 }
 
 Task<bool> DownstreamSession::replyRedirect(const routing::Route& route, const Target& target,

@@ -7,7 +7,9 @@
 #include "engine/core/traffic_capture.hpp"
 
 #include <array>
+#include <charconv>
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 namespace gaetwae::engine::http {
@@ -46,6 +48,37 @@ private:
     std::array<asio::const_buffer, BodySink::kMaxPieces + 4> m_items{};
     std::size_t m_count = 0;
 };
+
+// The "<hex size>\r\n" line that opens a chunk of `size` bytes, written into `storage`.
+inline asio::const_buffer chunkSizeLine(std::array<char, 24>& storage, std::size_t size) {
+    auto [end, error] = std::to_chars(storage.data(), storage.data() + 16, size, 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    return asio::const_buffer(storage.data(), static_cast<std::size_t>(end - storage.data()));
+}
+
+// Feeds the bytes buffered in `in` to `parser` until the message is done, more bytes are needed
+// or the body sink is full (its pieces are views into `in`, valid until consume()). The bytes
+// parsed, or nothing when the framing is malformed.
+template <class Parser>
+std::optional<std::size_t> parseBuffered(Parser& parser, const ByteBuffer& in) {
+    boost::beast::error_code ec;
+    std::size_t parsed = 0;
+    while (!parser.is_done() && parsed < in.size()) {
+        const std::size_t n = parser.put(asio::const_buffer(in.data() + parsed, in.size() - parsed), ec);
+        if (ec == bhttp::error::need_more) {
+            break;
+        }
+        if (ec) {
+            return std::nullopt;
+        }
+        parsed += n;
+        if (n == 0) {
+            break; // the sink is full: the caller writes (or encodes) first
+        }
+    }
+    return parsed;
+}
 
 inline double millisecondsSince(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -26,8 +26,8 @@ std::optional<ProxyError> refusalError(policy::LimitVerdict::Refusal refusal) {
 
 } // namespace
 
-std::optional<ProxyError> DownstreamSession::limitRate(const net::WorkerRouting& routing,
-                                                       const Target& target, Exchange& x) {
+Task<std::optional<ProxyError>> DownstreamSession::limit(const net::WorkerRouting& routing, const Target& target,
+                                                         policy::LimitMode mode, Exchange& x) {
     const auto route = static_cast<std::size_t>(x.routeIndex);
     const RequestHeaders headers(m_request.headers);
     const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers, x.consumer};
@@ -37,25 +37,10 @@ std::optional<ProxyError> DownstreamSession::limitRate(const net::WorkerRouting&
                                        x.route,
                                        m_worker.clock().now(),
                                        std::chrono::system_clock::now()};
-    const policy::LimitVerdict verdict = policy::checkLocalLimits(request, m_rateLimitKey);
-    m_rateLimitLines.clear();
-    policy::appendLimitHeaders(verdict, m_rateLimitLines);
-    x.rateLimitLines = m_rateLimitLines;
-    return refusalError(verdict.refusal);
-}
-
-Task<std::optional<ProxyError>> DownstreamSession::limitShared(const net::WorkerRouting& routing,
-                                                               const Target& target, Exchange& x) {
-    const auto route = static_cast<std::size_t>(x.routeIndex);
-    const RequestHeaders headers(m_request.headers);
-    const balancing::RequestKey key{m_clientIp, m_host, target.path, target.query, &headers, x.consumer};
-    const policy::LimitRequest request{routing.snapshot->rateLimits[route],
-                                       routing.snapshot->quotas[route],
-                                       key,
-                                       x.route,
-                                       m_worker.clock().now(),
-                                       std::chrono::system_clock::now()};
-    const policy::LimitVerdict verdict = co_await policy::checkSharedLimits(m_worker.redis(), request);
+    // Local checks complete without waiting; shared ones ask Redis on this worker's loop.
+    const policy::LimitVerdict verdict = mode == policy::LimitMode::Shared
+                                             ? co_await policy::checkSharedLimits(m_worker.redis(), request)
+                                             : policy::checkLocalLimits(request, m_rateLimitKey);
     m_rateLimitLines.clear();
     policy::appendLimitHeaders(verdict, m_rateLimitLines);
     x.rateLimitLines = m_rateLimitLines;

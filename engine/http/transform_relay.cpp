@@ -27,20 +27,12 @@ Task<bool> DownstreamSession::answerPreflight(const policy::CorsPolicy& cors, bo
     // A preflight's body (there should be none) was not read: close rather than parse it as a request.
     const bool close = m_unreadInput || !keepAlive || m_worker.draining();
     const HeaderPolicy& policy = routing.snapshot->headerPolicy;
+    if (!close && m_request.version < 11) {
+        m_extraLines.append("Connection: keep-alive\r\n");
+    }
     m_responseHead.assign("HTTP/1.1 204 No Content\r\n");
-    m_responseHead.append(m_extraLines);
-    if (policy.echoRequestId) {
-        m_responseHead.append(policy.requestIdHeader);
-        m_responseHead.append(": ");
-        m_responseHead.append(x.requestId);
-        m_responseHead.append("\r\n");
-    }
-    if (close) {
-        m_responseHead.append("Connection: close\r\n");
-    } else if (m_request.version < 11) {
-        m_responseHead.append("Connection: keep-alive\r\n");
-    }
-    m_responseHead.append("\r\n");
+    appendGatewayHeadEnd(m_responseHead, policy, policy.echoRequestId ? x.requestId : std::string_view{},
+                         m_extraLines, close);
     x.status = 204;
     error_code ec;
     arm(Phase::ClientSend, routing.snapshot->config.timeouts.clientSend);
@@ -120,21 +112,11 @@ DownstreamSession::relayEncoded(ResponseParser& parser, UpstreamConnection& conn
     std::array<char, 24> sizeLine{};
     for (;;) {
         m_sink.reset();
-        std::size_t parsed = 0;
-        while (!parser.is_done() && parsed < in.size()) {
-            const std::size_t n = parser.put(asio::const_buffer(in.data() + parsed, in.size() - parsed), ec);
-            if (ec == bhttp::error::need_more) {
-                ec = {};
-                break;
-            }
-            if (ec) {
-                co_return PumpResult::Protocol;
-            }
-            parsed += n;
-            if (n == 0) {
-                break; // the sink is full: encode first
-            }
+        const std::optional<std::size_t> parsedNow = parseBuffered(parser, in);
+        if (!parsedNow) {
+            co_return PumpResult::Protocol;
         }
+        const std::size_t parsed = *parsedNow;
         m_encoded.clear();
         bool encoded = true;
         for (std::size_t i = 0; i < m_sink.count && encoded; ++i) {
@@ -158,12 +140,7 @@ DownstreamSession::relayEncoded(ResponseParser& parser, UpstreamConnection& conn
         }
         if (!m_encoded.empty()) {
             if (chunkOut) {
-                auto [end, error] =
-                    std::to_chars(sizeLine.data(), sizeLine.data() + 16, m_encoded.size(), 16);
-                *end++ = '\r';
-                *end++ = '\n';
-                out.push(
-                    asio::const_buffer(sizeLine.data(), static_cast<std::size_t>(end - sizeLine.data())));
+                out.push(chunkSizeLine(sizeLine, m_encoded.size()));
             }
             out.push(m_encoded);
             if (chunkOut) {
