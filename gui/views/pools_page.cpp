@@ -5,6 +5,7 @@
 #include "gui/models/pools_model.hpp"
 #include "gui/models/routes_model.hpp"
 #include "gui/views/pool_settings_dialog.hpp"
+#include "gui/views/route_editor_dialog.hpp"
 #include "gui/views/view_helpers.hpp"
 
 #include <QDialog>
@@ -43,6 +44,7 @@ PoolsPage::PoolsPage(QWidget* parent) : QWidget(parent) {
     m_routes = new RoutesModel(this);
     m_pools = new PoolsModel(this);
     m_instances = new InstancesModel(this);
+    m_routeView = makeTableView(m_routes);
     m_poolView = makeTableView(m_pools);
     m_instanceView = makeTableView(m_instances);
     m_status = new QLabel;
@@ -62,13 +64,28 @@ PoolsPage::PoolsPage(QWidget* parent) : QWidget(parent) {
         buttons->addWidget(button);
     }
     buttons->addStretch();
+    auto* addRoute = new QPushButton(tr("Add route…"));
+    auto* editRoute = new QPushButton(tr("Edit route…"));
+    auto* removeRoute = new QPushButton(tr("Remove route"));
+    editRoute->setToolTip(tr("Match, pool and the route's policies: rate limits, quotas, auth, CORS, "
+                             "compression, header edits, rewrites, timeouts"));
+    auto* routeButtons = new QHBoxLayout;
+    for (auto* button : {addRoute, editRoute, removeRoute}) {
+        routeButtons->addWidget(button);
+    }
+    routeButtons->addStretch();
+    auto* routesPane = new QWidget;
+    auto* routesLayout = new QVBoxLayout(routesPane);
+    routesLayout->setContentsMargins(0, 0, 0, 0);
+    routesLayout->addWidget(m_routeView, 1);
+    routesLayout->addLayout(routeButtons);
 
     auto* splitter = new QSplitter(Qt::Vertical);
-    splitter->addWidget(makeTableView(m_routes));
+    splitter->addWidget(routesPane);
     splitter->addWidget(m_poolView);
     splitter->addWidget(m_instanceView);
     splitter->setStretchFactor(2, 2);
-    splitter->setSizes({130, 130, 400});
+    splitter->setSizes({170, 130, 400});
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter, 1);
     layout->addLayout(buttons);
@@ -90,6 +107,10 @@ PoolsPage::PoolsPage(QWidget* parent) : QWidget(parent) {
     connect(disable, &QPushButton::clicked, this, [this] { setState(model::InstanceState::Disabled); });
     connect(remove, &QPushButton::clicked, this, [this] { removeInstance(); });
     connect(pool, &QPushButton::clicked, this, [this] { editPool(); });
+    connect(addRoute, &QPushButton::clicked, this, [this] { this->editRoute(true); });
+    connect(editRoute, &QPushButton::clicked, this, [this] { this->editRoute(false); });
+    connect(m_routeView, &QTableView::doubleClicked, this, [this] { this->editRoute(false); });
+    connect(removeRoute, &QPushButton::clicked, this, [this] { this->removeRoute(); });
     connect(this, &PoolsPage::changeFinished, m_status, &QLabel::setText);
 }
 
@@ -106,6 +127,11 @@ void PoolsPage::setSession(EngineSession* session) {
 QString PoolsPage::currentPool() const {
     const QModelIndex index = m_poolView->currentIndex();
     return index.isValid() ? index.siblingAtColumn(0).data(PoolsModel::PoolNameRole).toString() : QString();
+}
+
+QString PoolsPage::currentRoute() const {
+    const QModelIndex index = m_routeView->currentIndex();
+    return index.isValid() ? index.siblingAtColumn(RoutesModel::Name).data().toString() : QString();
 }
 
 QString PoolsPage::currentInstance() const {
@@ -318,6 +344,32 @@ void PoolsPage::editPool() {
         return;
     }
     propose({protocol::patchPool(pool.toStdString(), patch)}, [this](const ChangePreview& p) { return confirmWithDialog(p); });
+}
+
+void PoolsPage::editRoute(bool adding) {
+    if (!m_session || !m_session->config()) {
+        return;
+    }
+    std::optional<std::string> route;
+    if (!adding) {
+        route = currentRoute().toStdString();
+        if (route->empty()) {
+            return;
+        }
+    }
+    RouteEditorDialog dialog(*m_session->config(), route, this);
+    if (dialog.exec() != QDialog::Accepted) {
+        return;
+    }
+    propose({dialog.change()}, [this](const ChangePreview& p) { return confirmWithDialog(p); });
+}
+
+void PoolsPage::removeRoute() {
+    const QString name = currentRoute();
+    if (name.isEmpty()) {
+        return;
+    }
+    propose({protocol::removeRoute(name.toStdString())}, [this](const ChangePreview& p) { return confirmWithDialog(p); });
 }
 
 } // namespace gaetwae::console

@@ -14,8 +14,9 @@ class InstancesModel;
 class PoolsModel;
 class RoutesModel;
 
-// Routes, pools and their instances with live state, and every edit an operator makes on them: add,
-// remove, weight, enable/drain/disable, pool settings (strategy, health check, breaker,
+// Routes, pools and their instances with live state, and every edit an operator makes on them:
+// routes added, edited (match, pool and every per-route policy) or removed; instances added,
+// removed, weighted, enabled/drained/disabled; pool settings (strategy, health check, breaker,
 // retry as a merge patch). Each edit goes validate -> diff preview -> apply with
 // expectedVersion -> watch window (error rate and p99 before/after, one-click revert).
 class PoolsPage : public QWidget {
@@ -39,6 +40,9 @@ signals:
 private:
     QString currentPool() const;
     QString currentInstance() const;
+    QString currentRoute() const;
+    void editRoute(bool adding); // the route editor adds or, prefilled, replaces a route
+    void removeRoute();
     void editInstance(bool adding); // the same dialog adds or, prefilled, replaces
     void editWeight();
     void setState(model::InstanceState state);
@@ -51,6 +55,7 @@ private:
     RoutesModel* m_routes = nullptr;
     PoolsModel* m_pools = nullptr;
     InstancesModel* m_instances = nullptr;
+    QTableView* m_routeView = nullptr;
     QTableView* m_poolView = nullptr;
     QTableView* m_instanceView = nullptr;
     QLabel* m_status = nullptr;

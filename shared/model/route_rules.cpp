@@ -417,4 +417,23 @@ void findShadowedRoutes(const std::vector<RouteConfig>& routes, Diagnostics& war
     }
 }
 
+std::size_t reachableInsertIndex(const std::vector<RouteConfig>& routes, const RouteConfig& route) {
+    std::vector<RouteConfig> candidate = routes;
+    candidate.push_back(route);
+    for (std::size_t at = routes.size() + 1; at-- > 0;) {
+        if (at < routes.size()) {
+            std::swap(candidate[at], candidate[at + 1]); // move the new route one place forward
+        }
+        Diagnostics warnings;
+        findShadowedRoutes(candidate, warnings);
+        const std::string pointer = childPointer("/routes", at);
+        const bool shadowed = std::any_of(warnings.items().begin(), warnings.items().end(),
+                                          [&](const Diagnostic& d) { return d.pointer == pointer; });
+        if (!shadowed) {
+            return at;
+        }
+    }
+    return routes.size();
+}
+
 } // namespace gaetwae::model

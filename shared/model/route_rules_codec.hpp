@@ -31,4 +31,9 @@ std::vector<std::size_t> routeEvaluationOrder(const std::vector<RouteConfig>& ro
 // or the very same conditions). Pointers name the shadowed route.
 void findShadowedRoutes(const std::vector<RouteConfig>& routes, Diagnostics& warnings);
 
+// Where a new route goes so that it can match: the last position at which no route tried
+// before it shadows it (as above), keeping every existing route's precedence over it where
+// possible. routes.size() (the end) when no position helps (a higher-priority catch-all).
+std::size_t reachableInsertIndex(const std::vector<RouteConfig>& routes, const RouteConfig& route);
+
 } // namespace gaetwae::model

@@ -228,6 +228,22 @@ ConfigOperation patchPool(std::string pool, nlohmann::json patch) {
     return op;
 }
 
+ConfigOperation putRoute(nlohmann::json route, std::optional<std::size_t> index) {
+    ConfigOperation op;
+    op.kind = Kind::PutRoute;
+    op.name = stringField(route, "name");
+    op.value = std::move(route);
+    op.index = index;
+    return op;
+}
+
+ConfigOperation removeRoute(std::string name) {
+    ConfigOperation op;
+    op.kind = Kind::RemoveRoute;
+    op.name = std::move(name);
+    return op;
+}
+
 ConfigOperation replaceConfig(const model::GatewayConfig& config) {
     ConfigOperation op;
     op.kind = Kind::ReplaceConfig;

@@ -59,6 +59,10 @@ ConfigOperation setState(std::string pool, std::string id, model::InstanceState 
 ConfigOperation putInstance(std::string pool, const model::InstanceConfig& instance);
 ConfigOperation removeInstance(std::string pool, std::string id);
 ConfigOperation patchPool(std::string pool, nlohmann::json patch);
+// Adds `route` (JSON as in a config file, with its name) at `index` (default: the end), or
+// replaces the route of that name where it is.
+ConfigOperation putRoute(nlohmann::json route, std::optional<std::size_t> index = std::nullopt);
+ConfigOperation removeRoute(std::string name);
 ConfigOperation replaceConfig(const model::GatewayConfig& config);
 
 // Applies `operations` in order to a copy of `config`, then validates the result. Every problem
