@@ -509,6 +509,7 @@ metrics::Cumulative Engine::collectStats() const {
             total.addTo(c.total);
             for (const auto& [name, block] : routes) {
                 block->addTo(c.routes[name]);
+                block->addCompressionTo(c.compression[name]);
             }
             for (const auto& [name, block] : pools) {
                 block->addTo(c.pools[name]);

@@ -104,17 +104,27 @@ private:
 } // namespace
 
 std::unique_ptr<BodyEncoder> BodyEncoder::create(model::CompressionAlgorithm algorithm, int level) {
+    std::unique_ptr<BodyEncoder> encoder;
     switch (algorithm) {
     case model::CompressionAlgorithm::Gzip: {
-        auto encoder = std::make_unique<GzipEncoder>();
-        return encoder->init(level) ? std::move(encoder) : nullptr;
+        auto gzip = std::make_unique<GzipEncoder>();
+        if (gzip->init(level)) {
+            encoder = std::move(gzip);
+        }
+        break;
     }
     case model::CompressionAlgorithm::Brotli: {
-        auto encoder = std::make_unique<BrotliEncoder>();
-        return encoder->init(level) ? std::move(encoder) : nullptr;
+        auto brotli = std::make_unique<BrotliEncoder>();
+        if (brotli->init(level)) {
+            encoder = std::move(brotli);
+        }
+        break;
     }
     }
-    return nullptr;
+    if (encoder) {
+        encoder->m_algorithm = algorithm;
+    }
+    return encoder;
 }
 
 } // namespace gaetwae::engine::http

@@ -26,6 +26,11 @@ public:
     virtual bool flush(std::string& out) = 0;
     // Ends the stream (trailer, checksum). No write() after it.
     virtual bool finish(std::string& out) = 0;
+
+    model::CompressionAlgorithm algorithm() const { return m_algorithm; }
+
+private:
+    model::CompressionAlgorithm m_algorithm = model::CompressionAlgorithm::Gzip; // set by create()
 };
 
 } // namespace gaetwae::engine::http

@@ -548,7 +548,13 @@ void DownstreamSession::log(const net::WorkerRouting& routing, const Exchange& x
     };
     count(m_worker.stats().total());
     if (x.routeIndex >= 0) {
-        count(*routing.routeStats[static_cast<std::size_t>(x.routeIndex)]);
+        auto& block = *routing.routeStats[static_cast<std::size_t>(x.routeIndex)];
+        count(block);
+        if (x.compressedWith >= 0) {
+            block.compressed[static_cast<std::size_t>(x.compressedWith)].add();
+            block.compressionIn.add(x.compressionIn);
+            block.compressionOut.add(x.bytesOut);
+        }
     }
     if (x.poolIndex >= 0) {
         count(*routing.poolStats[static_cast<std::size_t>(x.poolIndex)]);

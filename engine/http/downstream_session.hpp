@@ -162,9 +162,11 @@ private:
     // route so a page can read the error (a browser hides a response without them).
     std::string_view errorExtraLines(ProxyError error, const net::WorkerRouting& routing, const Exchange& x);
     // Relays the response body through `encoder` (chunked to HTTP/1.1 clients), head first.
+    // `consumed`: backend body bytes that went in; `moved`: encoded bytes written.
     Task<PumpResult> relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
                                   bool chunkOut, std::chrono::milliseconds readTimeout,
-                                  std::chrono::milliseconds writeTimeout, std::uint64_t& moved);
+                                  std::chrono::milliseconds writeTimeout, std::uint64_t& consumed,
+                                  std::uint64_t& moved);
     // TLS (session_tls.cpp). The client handshake: false when it failed (counted; close).
     Task<bool> handshake(std::chrono::milliseconds timeout);
     // Sends close_notify, waiting a short bounded time for the client's.

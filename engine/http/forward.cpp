@@ -742,22 +742,15 @@ Task<bool> DownstreamSession::forward(RequestParser& parser, const std::shared_p
     PumpResult relayed = PumpResult::Done;
     if (encoder) {
         connection->buffer.reserve(kStreamBuffer);
+        x.compressedWith = static_cast<int>(encoder->algorithm());
         relayed = co_await relayEncoded(rp, *connection, *encoder, response.framing == BodyFraming::Chunked,
-                                        timeouts.upstreamResponse, timeouts.clientSend, x.bytesOut);
+                                        timeouts.upstreamResponse, timeouts.clientSend, x.compressionIn, x.bytesOut);
     } else if (upstreamFraming == BodyFraming::None ||
                (upstreamFraming == BodyFraming::ContentLength && connection->buffer.size() >= response.contentLength)) {
         // Fast path, the common case for API responses: the whole body is already buffered.
         // Parse it in place and send head and body with one write, no relay loop.
         m_sink.reset();
-        std::size_t parsed = 0;
-        while (!rp.is_done() && parsed < connection->buffer.size()) {
-            const std::size_t n = rp.put(
-                asio::const_buffer(connection->buffer.data() + parsed, connection->buffer.size() - parsed), ec);
-            if (ec || n == 0) {
-                break;
-            }
-            parsed += n;
-        }
+        const std::size_t parsed = parseBuffered(rp, connection->buffer).value_or(0);
         if (rp.is_done()) {
             GatherList out;
             out.push(m_responseHead);

@@ -119,6 +119,10 @@ struct DownstreamSession::Exchange {
     int poolIndex = -1;
     int instanceIndex = -1;
     std::uint32_t retries = 0;
+    // A compressed response: its algorithm (model::CompressionAlgorithm) and the backend body
+    // bytes that went into the coder (bytesOut counts what came out).
+    int compressedWith = -1;
+    std::uint64_t compressionIn = 0;
     // X-RateLimit-* lines for every response of a rate-limited route (the session's buffer).
     std::string_view rateLimitLines;
     // Routes with auth: the consumer, WWW-Authenticate lines of a 401, identity lines for upstream.

@@ -101,7 +101,7 @@ std::unique_ptr<BodyEncoder> DownstreamSession::prepareResponse(const policy::Ro
 Task<DownstreamSession::PumpResult>
 DownstreamSession::relayEncoded(ResponseParser& parser, UpstreamConnection& connection, BodyEncoder& encoder,
                                 bool chunkOut, milliseconds readTimeout, milliseconds writeTimeout,
-                                std::uint64_t& moved) {
+                                std::uint64_t& consumed, std::uint64_t& moved) {
     // Like pump(), but each batch of body pieces goes through the encoder (which copies them, so
     // the read buffer is free again at once). The coder is flushed whenever the relay is about to
     // wait for the backend: a streamed response reaches the client as it is produced.
@@ -117,6 +117,7 @@ DownstreamSession::relayEncoded(ResponseParser& parser, UpstreamConnection& conn
             co_return PumpResult::Protocol;
         }
         const std::size_t parsed = *parsedNow;
+        consumed += m_sink.bytes;
         m_encoded.clear();
         bool encoded = true;
         for (std::size_t i = 0; i < m_sink.count && encoded; ++i) {

@@ -1,6 +1,7 @@
 #include "engine/metrics/prometheus.hpp"
 
 #include "engine/metrics/stats_block.hpp"
+#include "shared/model/transform_config.hpp"
 
 #include <fmt/format.h>
 
@@ -179,6 +180,34 @@ std::string renderPrometheus(const Cumulative& c, const PrometheusState& state) 
     for (const auto& tunnel : state.tunnels) {
         fmt::format_to(std::back_inserter(out), "proxy_tunnel_bytes_sent_total{{route=\"{}\"}} {}\n",
                        escapeLabel(tunnel.route), tunnel.bytesToClient);
+    }
+
+    auto compressedAny = [](const CompressionTotals& totals) { return totals.responses[0] + totals.responses[1] > 0; };
+    header(out, "proxy_compressed_responses_total", "counter", "Responses compressed by the gateway, by route and algorithm.");
+    for (const auto& [route, totals] : c.compression) {
+        for (const auto& [name, algorithm] : model::kCompressionAlgorithmNames) {
+            const std::uint64_t n = totals.responses[static_cast<std::size_t>(algorithm)];
+            if (n > 0) {
+                fmt::format_to(std::back_inserter(out), "proxy_compressed_responses_total{{route=\"{}\",algorithm=\"{}\"}} {}\n",
+                               escapeLabel(route), name, n);
+            }
+        }
+    }
+    header(out, "proxy_compression_input_bytes_total", "counter",
+           "Backend response body bytes that went into compression, by route.");
+    for (const auto& [route, totals] : c.compression) {
+        if (compressedAny(totals)) {
+            fmt::format_to(std::back_inserter(out), "proxy_compression_input_bytes_total{{route=\"{}\"}} {}\n",
+                           escapeLabel(route), totals.bytesIn);
+        }
+    }
+    header(out, "proxy_compression_output_bytes_total", "counter",
+           "Compressed response body bytes sent to clients, by route.");
+    for (const auto& [route, totals] : c.compression) {
+        if (compressedAny(totals)) {
+            fmt::format_to(std::back_inserter(out), "proxy_compression_output_bytes_total{{route=\"{}\"}} {}\n",
+                           escapeLabel(route), totals.bytesOut);
+        }
     }
 
     header(out, "proxy_active_requests", "gauge", "Requests in flight, by pool.");

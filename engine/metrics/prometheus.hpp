@@ -76,6 +76,9 @@ struct PrometheusState {
 //   proxy_bytes_received_total{service}, proxy_bytes_sent_total{service}           counters
 //   proxy_connections_refused_total{reason="per_ip_limit"}                          counter
 //   proxy_tls_handshake_failures_total{listener,reason}                             counter
+//   proxy_compressed_responses_total{route,algorithm}                               counter
+//   proxy_compression_input_bytes_total{route}, proxy_compression_output_bytes_total{route}  counters
+//                                               (routes that compressed a response)
 //   proxy_redis_up, proxy_redis_connections gauges, proxy_redis_errors_total counter,
 //   proxy_redis_fallbacks_total{on_error}  counter (with a redis: section only)
 std::string renderPrometheus(const Cumulative& cumulative, const PrometheusState& state);

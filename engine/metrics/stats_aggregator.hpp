@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engine/metrics/stats_block.hpp"
 #include "engine/net/asio.hpp"
 #include "shared/protocol/stats.hpp"
 
@@ -24,6 +25,7 @@ struct Cumulative {
     std::map<std::string, protocol::TrafficStats> pools;
     std::map<std::pair<std::string, std::string>, protocol::TrafficStats> instances;
     std::map<std::pair<std::string, std::string>, std::unordered_map<std::uint32_t, std::uint64_t>> methodStatus;
+    std::map<std::string, CompressionTotals> compression; // by route, for /metrics only
 };
 
 // `now - before` for counts and histograms (a counter that went backwards, because its route was

@@ -33,6 +33,14 @@ void StatsBlock::countMethodStatus(std::uint32_t methodIndex, int status) {
     byMethodStatus.emplace(key, std::move(counter));
 }
 
+void StatsBlock::addCompressionTo(CompressionTotals& out) const {
+    for (std::size_t i = 0; i < compressed.size(); ++i) {
+        out.responses[i] += compressed[i].value();
+    }
+    out.bytesIn += compressionIn.value();
+    out.bytesOut += compressionOut.value();
+}
+
 void StatsBlock::addTo(protocol::TrafficStats& out) const {
     out.requests += requests.value();
     for (std::size_t i = 0; i < responses.size(); ++i) {

@@ -37,6 +37,14 @@ inline constexpr std::array<std::string_view, 28> kErrorCodes{
 };
 std::size_t errorIndex(std::string_view code); // kErrorCodes.size() when unknown
 
+// Responses a route compressed: by algorithm (index as model::CompressionAlgorithm: br, gzip),
+// the backend body bytes that went into the coder and the encoded bytes sent to clients.
+struct CompressionTotals {
+    std::array<std::uint64_t, 2> responses{};
+    std::uint64_t bytesIn = 0;
+    std::uint64_t bytesOut = 0;
+};
+
 // Cumulative counters of one route, pool, instance (or the whole gateway) in one worker.
 struct StatsBlock {
     Counter requests;
@@ -49,6 +57,10 @@ struct StatsBlock {
     std::array<Counter, protocol::LatencyHistogram::kBucketCount> upstream;
     Counter latencySum;  // microseconds
     Counter upstreamSum;
+    // Compressed responses (route blocks only), as CompressionTotals.
+    std::array<Counter, 2> compressed;
+    Counter compressionIn;
+    Counter compressionOut;
 
     // Requests by method and status, for Prometheus' proxy_requests_total (instances only).
     // Looked up without a lock by the worker (the only writer); inserts and readers lock.
@@ -59,6 +71,7 @@ struct StatsBlock {
 
     // Adds this block's cumulative values into `out` (counts, errors and histograms).
     void addTo(protocol::TrafficStats& out) const;
+    void addCompressionTo(CompressionTotals& out) const;
     void addMethodStatus(std::unordered_map<std::uint32_t, std::uint64_t>& out) const;
 };
 

@@ -578,6 +578,41 @@ private slots:
         QVERIFY(decoded && *decoded == kText);
         QVERIFY(client.waitForClose(5s));
     }
+
+    void metricsCountCompressedResponsesAndBytes() {
+        FakeBackend backend("b", backendReply);
+        TestGateway gateway(yamlWith(backend, kApiCompression));
+        QVERIFY2(gateway.ok(), gateway.error().c_str());
+        TestClient client(gateway.port());
+        std::uint64_t encodedBytes = 0;
+        for (const std::string coding : {"gzip", "br", "gzip"}) {
+            const auto response = client.request("GET", "/api/text-cl", {{"Accept-Encoding", coding}});
+            QVERIFY2(response, client.error().c_str());
+            QCOMPARE(response->header("Content-Encoding"), coding);
+            encodedBytes += response->bodyBytes;
+        }
+        const auto identity = client.request("GET", "/api/text-cl"); // not compressed: not counted
+        QVERIFY2(identity, client.error().c_str());
+        QCOMPARE(identity->header("Content-Encoding"), std::string());
+
+        // /metrics is rendered from the once-a-second totals: scrape until the last one is in.
+        const std::string gzipLine = "proxy_compressed_responses_total{route=\"api\",algorithm=\"gzip\"} 2\n";
+        std::string text;
+        const auto scrape = [&] {
+            TestClient admin(gateway.adminPort());
+            const auto metrics = admin.request("GET", "/metrics", {{"Authorization", "Bearer " + gateway.adminToken()}});
+            text = metrics && metrics->status == 200 ? metrics->body : admin.error();
+            return text.find(gzipLine) != std::string::npos;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(scrape(), 10000);
+        QVERIFY2(text.find(gzipLine) != std::string::npos, text.c_str());
+        QVERIFY(text.find("proxy_compressed_responses_total{route=\"api\",algorithm=\"br\"} 1\n") != std::string::npos);
+        QVERIFY(text.find(fmt::format("proxy_compression_input_bytes_total{{route=\"api\"}} {}\n", 3 * kText.size())) !=
+                std::string::npos);
+        QVERIFY(text.find(fmt::format("proxy_compression_output_bytes_total{{route=\"api\"}} {}\n", encodedBytes)) !=
+                std::string::npos);
+        QVERIFY(text.find("proxy_compressed_responses_total{route=\"plain\"") == std::string::npos);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCompression)
