@@ -130,15 +130,23 @@ bool EngineProcess::waitForExit(std::chrono::milliseconds timeout) {
     return finished;
 }
 
-std::uint64_t EngineProcess::peakRssBytes() const {
+std::uint64_t EngineProcess::statusBytes(std::string_view field) const {
     std::ifstream status("/proc/" + std::to_string(m_process.processId()) + "/status");
     std::string line;
     while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) {
-            return std::stoull(line.substr(6)) * 1024; // kB
+        if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
+            return std::stoull(line.substr(field.size() + 1)) * 1024; // kB
         }
     }
     return 0;
+}
+
+std::uint64_t EngineProcess::peakRssBytes() const {
+    return statusBytes("VmHWM");
+}
+
+std::uint64_t EngineProcess::rssBytes() const {
+    return statusBytes("VmRSS");
 }
 
 CommandResult runGaetwaed(const QStringList& args, std::chrono::milliseconds timeout) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace gaetwae::test {
 
@@ -50,10 +51,12 @@ public:
     QProcess::ExitStatus exitStatus() const { return m_process.exitStatus(); }
     QString output();
 
-    // Peak resident memory of the process so far (VmHWM), in bytes; 0 if unknown.
+    // Peak resident memory of the process so far (VmHWM), and now (VmRSS), in bytes; 0 if unknown.
     std::uint64_t peakRssBytes() const;
+    std::uint64_t rssBytes() const;
 
 private:
+    std::uint64_t statusBytes(std::string_view field) const;
     QTemporaryDir m_dir;
     QProcess m_process;
     QString m_output;
