@@ -246,7 +246,7 @@ bool RouteAuth::tryApiKey(const AuthRequest& request, AuthContext& context, bool
         key = request.headers.header(config.header).value_or(std::string_view());
     }
     if (key.empty() && !config.query.empty()) {
-        key = queryParameter(request.query, config.query).value_or(std::string_view());
+        key = balancing::findQueryParameter(request.query, config.query).value_or(std::string_view());
     }
     if (key.empty()) {
         return false;
@@ -276,7 +276,7 @@ bool RouteAuth::tryJwt(const AuthRequest& request, AuthContext& context, bool& p
         }
     }
     if (token.empty() && !config.query.empty()) {
-        token = queryParameter(request.query, config.query).value_or(std::string_view());
+        token = balancing::findQueryParameter(request.query, config.query).value_or(std::string_view());
     }
     if (token.empty()) {
         return false;
@@ -376,19 +376,6 @@ void RouteAuth::writeIdentity(AuthContext& context) const {
     if (const auto it = m_consumers->byName.find(context.consumer); it != m_consumers->byName.end()) {
         context.upstreamLines += m_consumers->consumers[it->second].headerLines;
     }
-}
-
-std::optional<std::string_view> queryParameter(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == name) {
-            return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-        }
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    }
-    return std::nullopt;
 }
 
 void removeQueryParameters(std::string_view query, const std::vector<std::string>& names, std::string& out) {

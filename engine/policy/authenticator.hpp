@@ -110,8 +110,6 @@ private:
     std::vector<std::string> m_strippedQuery;
 };
 
-// The raw value of `name` in an "a=1&b=2" query string, or nullopt when absent.
-std::optional<std::string_view> queryParameter(std::string_view query, std::string_view name);
 // `query` without the parameters named in `names`, into `out`.
 void removeQueryParameters(std::string_view query, const std::vector<std::string>& names, std::string& out);
 

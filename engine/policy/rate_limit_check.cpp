@@ -11,20 +11,6 @@ namespace gaetwae::engine::policy {
 
 namespace {
 
-// The raw value of `name` in an "a=1&b=2" query string; empty when absent.
-std::string_view queryValue(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == name) {
-            return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-        }
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    }
-    return {};
-}
-
 // Larger is stricter.
 auto strictness(const BucketDecision& d, bool enforcing) {
     return std::make_tuple(!d.allowed && enforcing, !d.allowed, -d.remaining, d.resetNs);
@@ -48,7 +34,7 @@ std::string_view rateLimitKey(const model::RateLimitConfig& limit, const balanci
         }
         break;
     case model::RateLimitKeyKind::Query:
-        value = queryValue(request.query, limit.keyName);
+        value = balancing::findQueryParameter(request.query, limit.keyName).value_or(std::string_view());
         break;
     case model::RateLimitKeyKind::Consumer:
         value = request.consumer;

@@ -393,12 +393,7 @@ nlohmann::json encodeGatewayConfig(const GatewayConfig& config) {
 }
 
 std::string_view toString(AccessLogFormat format) {
-    for (const auto& [name, value] : kAccessLogFormatNames) {
-        if (value == format) {
-            return name;
-        }
-    }
-    return "unknown";
+    return nameOf(format, kAccessLogFormatNames);
 }
 
 const PoolConfig* GatewayConfig::findPool(std::string_view name) const {

@@ -3,6 +3,7 @@
 #include "shared/model/address.hpp"
 #include "shared/model/config_validation.hpp"
 #include "shared/model/http_token.hpp"
+#include "shared/model/json_reader.hpp"
 #include "shared/model/rate_limit.hpp"
 
 #include <map>
@@ -11,16 +12,6 @@
 namespace gaetwae::model {
 
 namespace {
-
-template <class Enum, std::size_t N>
-std::string_view nameOf(const std::array<std::pair<std::string_view, Enum>, N>& names, Enum value) {
-    for (const auto& [name, v] : names) {
-        if (v == value) {
-            return name;
-        }
-    }
-    return "unknown";
-}
 
 // The same key rules as rate limits: a header name must be a token, a query name plain.
 void validateKey(RateLimitKeyKind kind, const std::string& name, const std::string& pointer, Diagnostics& d) {
@@ -43,15 +34,15 @@ void requireRedis(const GatewayConfig& config, LimitBackend backend, const std::
 } // namespace
 
 std::string_view toString(LimitBackend backend) {
-    return nameOf(kLimitBackendNames, backend);
+    return nameOf(backend, kLimitBackendNames);
 }
 
 std::string_view toString(LimitOnError onError) {
-    return nameOf(kLimitOnErrorNames, onError);
+    return nameOf(onError, kLimitOnErrorNames);
 }
 
 std::string_view toString(QuotaPeriod period) {
-    return nameOf(kQuotaPeriodNames, period);
+    return nameOf(period, kQuotaPeriodNames);
 }
 
 void decodeLimitBackend(ObjectReader& r, LimitBackend& backend, LimitOnError& onError) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -25,6 +26,17 @@ enum class UnknownKeys {
 
 // "x-..." keys: operators' own annotations, kept on pools, routes and instances.
 bool isExtensionKey(std::string_view key);
+
+// The config name of `value` in a name table (the one readEnum reads with), "unknown" if absent.
+template <class Enum, std::size_t N>
+std::string_view nameOf(Enum value, const std::array<std::pair<std::string_view, Enum>, N>& names) {
+    for (const auto& [name, v] : names) {
+        if (v == value) {
+            return name;
+        }
+    }
+    return "unknown";
+}
 
 // Strict, error-collecting reader for one JSON object. Every read records a precise diagnostic
 // (with a JSON pointer) on a missing field or wrong type and leaves the output untouched, so the

@@ -21,16 +21,6 @@ nlohmann::json withExtra(nlohmann::json object, const nlohmann::json& extra) {
     return object;
 }
 
-template <class Enum, std::size_t N>
-std::string_view nameOf(Enum value, const std::array<std::pair<std::string_view, Enum>, N>& names) {
-    for (const auto& [name, v] : names) {
-        if (v == value) {
-            return name;
-        }
-    }
-    return "unknown";
-}
-
 void decodeHashOn(ObjectReader& r, HashOnConfig& h) {
     r.readEnum<HashSource>("source", h.source, kHashSourceNames);
     r.readString("name", h.name);

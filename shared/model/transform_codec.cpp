@@ -174,12 +174,7 @@ void validateCompression(const CompressionConfig& compression, const std::string
 } // namespace
 
 std::string_view toString(CompressionAlgorithm algorithm) {
-    for (const auto& [name, value] : kCompressionAlgorithmNames) {
-        if (value == algorithm) {
-            return name;
-        }
-    }
-    return "unknown";
+    return nameOf(algorithm, kCompressionAlgorithmNames);
 }
 
 bool decodeCompression(ObjectReader& parent, std::optional<CompressionConfig>& out) {
