@@ -1,5 +1,7 @@
 #include "engine/policy/compression.hpp"
 
+#include "shared/model/http_token.hpp"
+
 #include <charconv>
 
 namespace gaetwae::engine::policy {
@@ -9,20 +11,10 @@ using http::bhttp::field;
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 // "gzip;q=0.5" -> ("gzip", 500); q-values in thousandths, 1000 when absent, -1 when malformed.
 std::pair<std::string_view, int> parseCoding(std::string_view item) {
     const auto semicolon = item.find(';');
-    const std::string_view coding = trim(item.substr(0, semicolon));
+    const std::string_view coding = model::trimOws(item.substr(0, semicolon));
     if (semicolon == std::string_view::npos) {
         return {coding, 1000};
     }
@@ -30,7 +22,7 @@ std::pair<std::string_view, int> parseCoding(std::string_view item) {
     int q = 1000;
     while (!params.empty()) {
         const auto next = params.find(';');
-        const std::string_view param = trim(params.substr(0, next));
+        const std::string_view param = model::trimOws(params.substr(0, next));
         if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
             // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
             const std::string_view value = param.substr(2);
@@ -111,7 +103,7 @@ CompressionPolicy::CompressionPolicy(const model::CompressionConfig& config)
 }
 
 bool CompressionPolicy::typeListed(std::string_view contentType) const {
-    const std::string_view type = trim(contentType.substr(0, contentType.find(';')));
+    const std::string_view type = model::trimOws(contentType.substr(0, contentType.find(';')));
     for (const auto& listed : m_types) {
         const bool prefix = listed.back() == '/';
         if (prefix ? type.size() > listed.size() && equalsIgnoreCase(type.substr(0, listed.size()), listed)
@@ -130,7 +122,7 @@ CompressionPolicy::Decision CompressionPolicy::decide(const http::HeaderBlock& r
         return decision;
     }
     if (const auto encoding = response.get(field::content_encoding);
-        encoding && !equalsIgnoreCase(trim(*encoding), "identity")) {
+        encoding && !equalsIgnoreCase(model::trimOws(*encoding), "identity")) {
         return decision; // never twice
     }
     bool noTransform = false;

@@ -1,5 +1,7 @@
 #include "shared/model/units.hpp"
 
+#include "shared/model/http_token.hpp"
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -41,20 +43,10 @@ std::optional<std::pair<double, std::string_view>> splitNumber(std::string_view 
     return std::pair{value, text.substr(i)};
 }
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 // "<number><unit>" -> number * factor, which must be a whole number no larger than `max`.
 template <std::size_t N>
 std::optional<double> parseWithUnit(std::string_view text, const std::array<Unit, N>& units, double max) {
-    const auto split = splitNumber(trim(text));
+    const auto split = splitNumber(trimOws(text));
     if (!split) {
         return std::nullopt;
     }
